@@ -1,0 +1,5 @@
+//! The `pgbm` command.
+
+fn main() {
+    println!("pgbm");
+}

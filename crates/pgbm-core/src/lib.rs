@@ -1,0 +1,20 @@
+//! pgbm-core: logical backups of PostgreSQL in pg_dump's plain SQL format, without any
+//! PostgreSQL binary.
+//!
+//! * [`dump`] writes a plain-format dump of one database to any async writer.
+//! * [`restore`] runs a plain-format script (pgbm's or pg_dump's) against a server.
+//! * [`conn`] resolves connection options the way libpq does.
+//! * [`script`] parses plain-format SQL scripts into statements and COPY blocks.
+//! * [`sql`] quotes identifiers and literals exactly as pg_dump does.
+
+pub mod conn;
+pub mod dump;
+pub mod error;
+pub mod restore;
+pub mod script;
+pub mod sql;
+
+pub use conn::ConnOptions;
+pub use dump::{dump, DumpOptions, DumpSummary};
+pub use error::{Error, ErrorKind, Result};
+pub use restore::{restore, RestoreOptions, RestoreSummary};

@@ -1,0 +1,3 @@
+//! Test harness: throwaway PostgreSQL clusters started from local binaries.
+//!
+//! SKELETON: being written.

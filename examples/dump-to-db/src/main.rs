@@ -1,0 +1,3 @@
+//! Example: dump one database into another with pgbm-core, streaming.
+
+fn main() {}
