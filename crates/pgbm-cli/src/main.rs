@@ -1,5 +1,140 @@
-//! The `pgbm` command.
+//! The `pgbm` command: a thin front end over `pgbm-core`.
+//!
+//! Every command runs in the same stages: arguments ([`args`], clap) → resolved
+//! settings ([`settings`], all validation) → one core call ([`commands`]) → output
+//! ([`printer`]) → exit code. The exit code of a failure is
+//! [`pgbm_core::ErrorKind::exit_code`] of its error; see `docs/CLI.md` for the table.
+//!
+//! Exit codes outside that table: 0 also when stdout's reader goes away early
+//! (`pgbm dump | head`), and 130 when interrupted by SIGINT or SIGTERM (after removing
+//! a half-written `-f` file).
 
-fn main() {
-    println!("pgbm");
+mod args;
+mod commands;
+mod output;
+mod printer;
+mod settings;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pgbm_core::{Error, Result};
+use tracing_subscriber::EnvFilter;
+
+use args::{Cli, Command, GlobalArgs};
+use commands::Outcome;
+use printer::Printer;
+
+/// Exit code after SIGINT or SIGTERM, as shells report a death by SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
+    init_logging(&cli.global);
+    let printer = Printer::new(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&Error::internal(format!("cannot start the async runtime: {e}")));
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(run_until_signal(cli.command, printer));
+    // Do not wait for blocking reads of stdin that may never end.
+    runtime.shutdown_background();
+    match result {
+        Ok(Some(_)) => ExitCode::SUCCESS,
+        Ok(None) => ExitCode::from(EXIT_INTERRUPTED),
+        Err(err) => {
+            printer.error(&err);
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+/// Runs `command`; `Ok(None)` if a signal came first. Dropping the command's future
+/// on a signal closes its connections and removes any temporary dump file.
+async fn run_until_signal(command: Command, printer: Printer) -> Result<Option<Outcome>> {
+    tokio::select! {
+        result = run(command, printer) => result.map(Some),
+        signal = shutdown_signal() => {
+            tracing::warn!("interrupted by {signal}");
+            Ok(None)
+        }
+    }
+}
+
+/// Dispatches to the command.
+async fn run(command: Command, printer: Printer) -> Result<Outcome> {
+    match command {
+        Command::Dump(args) => commands::dump(settings::dump_settings(&args)?, printer).await,
+        Command::Restore(args) => {
+            commands::restore(settings::restore_settings(&args)?, printer).await
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names it. If the handlers cannot be installed,
+/// never returns: the default disposition (death) is then still in force.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+/// Prints a clap result (help, version or a usage error) and picks the exit code:
+/// 0 for help and version, 2 for usage errors.
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    let code = u8::try_from(err.exit_code()).unwrap_or(2);
+    let is_error = !matches!(
+        err.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if is_error {
+        // Same `pgbm: error: ...` prefix as every other error; plain text, since it
+        // may go to a log.
+        eprint!("pgbm: {}", err.render());
+    } else {
+        let _ = err.print();
+    }
+    ExitCode::from(code)
+}
+
+/// Logs go to stderr. `RUST_LOG` wins; else the level follows `-q`/`-v`.
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .with_env_filter(filter)
+        .init();
 }

@@ -1,0 +1,236 @@
+//! Resolved settings: what a command will do, decided from the arguments and the
+//! environment before any connection is made.
+//!
+//! Everything pg_dump checks up front is checked here too, with pg_dump's wording, and
+//! fails as a usage error (exit 2).
+
+use std::path::PathBuf;
+
+use pgbm_core::{ConnOptions, DumpOptions, Error, RestoreOptions, Result};
+
+use crate::args::{ConnArgs, DbnameArg, DumpArgs, RestoreArgs};
+
+/// Where a dump goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output.
+    Stdout,
+    /// A file, written atomically.
+    File(PathBuf),
+}
+
+/// Where a restore reads its script from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input.
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+/// Everything `pgbm dump` needs.
+#[derive(Debug)]
+pub struct DumpSettings {
+    /// The server and database to dump.
+    pub conn: ConnOptions,
+    /// What to dump.
+    pub options: DumpOptions,
+    /// Where to write it.
+    pub output: Output,
+}
+
+/// Everything `pgbm restore` needs.
+#[derive(Debug)]
+pub struct RestoreSettings {
+    /// The server and database to connect to.
+    pub conn: ConnOptions,
+    /// How to restore.
+    pub options: RestoreOptions,
+    /// The script.
+    pub input: Input,
+}
+
+/// Resolves `pgbm dump`'s arguments.
+///
+/// # Errors
+/// [`pgbm_core::ErrorKind::Usage`] for conflicting flags or bad connection options.
+pub fn dump_settings(args: &DumpArgs) -> Result<DumpSettings> {
+    check_dump_flags(args)?;
+    let dbname = args
+        .dbname_positional
+        .as_ref()
+        .or(args.conn.dbname.as_ref());
+    let mut options = DumpOptions::default();
+    options.schemas.clone_from(&args.schemas);
+    options.exclude_schemas.clone_from(&args.exclude_schemas);
+    options.tables.clone_from(&args.tables);
+    options.exclude_tables.clone_from(&args.exclude_tables);
+    options.exclude_table_data.clone_from(&args.exclude_table_data);
+    options.schema_only = args.schema_only;
+    options.data_only = args.data_only;
+    options.no_owner = args.no_owner;
+    options.no_privileges = args.no_privileges;
+    options.no_comments = args.no_comments;
+    options.clean = args.clean;
+    options.if_exists = args.if_exists;
+    options.create = args.create;
+    options.serializable_deferrable = args.serializable_deferrable;
+    Ok(DumpSettings {
+        conn: conn_options(&args.conn, dbname)?,
+        options,
+        output: match &args.file {
+            Some(path) if path.as_os_str() != "-" => Output::File(path.clone()),
+            _ => Output::Stdout,
+        },
+    })
+}
+
+/// Resolves `pgbm restore`'s arguments.
+///
+/// # Errors
+/// [`pgbm_core::ErrorKind::Usage`] for bad connection options.
+pub fn restore_settings(args: &RestoreArgs) -> Result<RestoreSettings> {
+    if args.target_db.as_deref() == Some("") {
+        return Err(Error::usage("--target-db must not be empty"));
+    }
+    let mut options = RestoreOptions::default();
+    options.single_transaction = args.single_transaction;
+    options.create = args.create;
+    options.target_db.clone_from(&args.target_db);
+    Ok(RestoreSettings {
+        conn: conn_options(&args.conn, args.conn.dbname.as_ref())?,
+        options,
+        input: match &args.file {
+            Some(path) if path.as_os_str() != "-" => Input::File(path.clone()),
+            _ => Input::Stdin,
+        },
+    })
+}
+
+/// The combinations pg_dump refuses, with its messages.
+fn check_dump_flags(args: &DumpArgs) -> Result<()> {
+    if args.schema_only && args.data_only {
+        return Err(Error::usage(
+            "options -s/--schema-only and -a/--data-only cannot be used together",
+        ));
+    }
+    if args.clean && args.data_only {
+        return Err(Error::usage(
+            "options -c/--clean and -a/--data-only cannot be used together",
+        ));
+    }
+    if args.if_exists && !args.clean {
+        return Err(Error::usage("option --if-exists requires option -c/--clean"));
+    }
+    Ok(())
+}
+
+/// The connection options: environment, then `-h -p -U`, then the `-d` value.
+///
+/// INTERIM: written against the skeleton `ConnOptions` (public fields, no conninfo
+/// parser). Replaced by the libpq-compatible API once the `conn` branch is on main.
+fn conn_options(args: &ConnArgs, dbname: Option<&DbnameArg>) -> Result<ConnOptions> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut opts = ConnOptions::default();
+    opts.host = args.host.clone().or_else(|| env("PGHOST"));
+    opts.port = match (args.port, env("PGPORT")) {
+        (Some(port), _) => Some(port),
+        (None, Some(text)) => Some(
+            text.parse()
+                .map_err(|_| Error::usage(format!("PGPORT: invalid port number: {text:?}")))?,
+        ),
+        (None, None) => None,
+    };
+    opts.user = args.username.clone().or_else(|| env("PGUSER"));
+    if let Some(d) = dbname {
+        if d.is_connection_string() {
+            return Err(Error::usage(
+                "connection strings in -d are not supported by this build",
+            ));
+        }
+        opts.dbname = Some(d.as_str().to_string());
+    } else {
+        opts.dbname = env("PGDATABASE");
+    }
+    if let Some(pw) = env("PGPASSWORD") {
+        opts.set_password(pw);
+    }
+    Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+    use pgbm_core::ErrorKind;
+
+    fn dump(argv: &[&str]) -> Result<DumpSettings> {
+        let cli = Cli::try_parse_from(["pgbm", "dump"].iter().chain(argv)).unwrap();
+        let Command::Dump(args) = cli.command else {
+            panic!("not a dump command")
+        };
+        dump_settings(&args)
+    }
+
+    fn restore(argv: &[&str]) -> Result<RestoreSettings> {
+        let cli = Cli::try_parse_from(["pgbm", "restore"].iter().chain(argv)).unwrap();
+        let Command::Restore(args) = cli.command else {
+            panic!("not a restore command")
+        };
+        restore_settings(&args)
+    }
+
+    fn usage_message(result: Result<DumpSettings>) -> String {
+        let err = result.expect_err("expected a usage error");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        err.to_string()
+    }
+
+    #[test]
+    fn pg_dump_flag_conflicts_are_usage_errors() {
+        assert!(usage_message(dump(&["-s", "-a"])).contains("-s/--schema-only and -a/--data-only"));
+        assert!(usage_message(dump(&["-c", "-a"])).contains("-c/--clean and -a/--data-only"));
+        assert!(usage_message(dump(&["--if-exists"])).contains("requires option -c/--clean"));
+        assert!(dump(&["-c", "--if-exists", "-s"]).is_ok());
+    }
+
+    #[test]
+    fn dump_flags_reach_the_options() {
+        let s = dump(&[
+            "-n", "a", "-n", "b", "-N", "c", "-t", "t1", "-T", "t2", "--exclude-table-data",
+            "t3", "-O", "-x", "--no-comments", "-C", "--serializable-deferrable",
+        ])
+        .unwrap();
+        let o = &s.options;
+        assert_eq!(o.schemas, ["a", "b"]);
+        assert_eq!(o.exclude_schemas, ["c"]);
+        assert_eq!(o.tables, ["t1"]);
+        assert_eq!(o.exclude_tables, ["t2"]);
+        assert_eq!(o.exclude_table_data, ["t3"]);
+        assert!(o.no_owner && o.no_privileges && o.no_comments && o.create);
+        assert!(o.serializable_deferrable);
+        assert!(!o.schema_only && !o.data_only && !o.clean && !o.if_exists);
+    }
+
+    #[test]
+    fn dash_file_means_stdout() {
+        assert_eq!(dump(&[]).unwrap().output, Output::Stdout);
+        assert_eq!(dump(&["-f", "-"]).unwrap().output, Output::Stdout);
+        assert_eq!(
+            dump(&["-f", "out.sql"]).unwrap().output,
+            Output::File("out.sql".into())
+        );
+        assert_eq!(restore(&[]).unwrap().input, Input::Stdin);
+        assert_eq!(restore(&["-"]).unwrap().input, Input::Stdin);
+        assert_eq!(restore(&["x.sql"]).unwrap().input, Input::File("x.sql".into()));
+    }
+
+    #[test]
+    fn restore_flags_reach_the_options() {
+        let s = restore(&["x.sql", "-1", "--create", "--target-db", "new"]).unwrap();
+        assert!(s.options.single_transaction && s.options.create);
+        assert_eq!(s.options.target_db.as_deref(), Some("new"));
+        assert!(restore(&["--target-db", ""]).is_err());
+    }
+}
