@@ -1,0 +1,229 @@
+//! Opening a connection and turning failures into pgbm's error kinds.
+
+use std::time::Duration;
+
+use tokio_postgres::config::{ChannelBinding as PgChannelBinding, SslMode as PgSslMode};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Config, NoTls, Socket};
+
+use super::resolve::{Defaults, Endpoint, Target};
+use super::tls::{self, SslMode};
+use super::{pgpass, ChannelBinding, ConnOptions};
+use crate::error::{db_message, Error, ErrorKind, Result};
+
+/// Where the password came from, for the hint libpq gives when it is rejected.
+enum PasswordSource {
+    None,
+    Given,
+    File(std::path::PathBuf),
+}
+
+/// Resolves `opts` and connects, retrying without TLS where `sslmode=prefer` allows.
+pub(super) async fn connect(opts: &ConnOptions, defaults: &Defaults) -> Result<Client> {
+    let target = opts.resolve(defaults)?;
+    let (password, source) = find_password(&target);
+    let mut config = base_config(&target, password.as_deref());
+    tracing::debug!("connecting to {}", opts.describe_with(defaults));
+
+    if matches!(target.endpoint, Endpoint::Unix(_)) || target.tls.mode == SslMode::Disable {
+        config.ssl_mode(PgSslMode::Disable);
+        return attempt(&config, NoTls, target.connect_timeout)
+            .await
+            .map_err(|f| classify(f, &target, &source, false));
+    }
+
+    let connector = tls::connector(&target.tls)?;
+    let prefer = target.tls.mode == SslMode::Prefer;
+    config.ssl_mode(if prefer {
+        PgSslMode::Prefer
+    } else {
+        PgSslMode::Require
+    });
+    match attempt(&config, connector.clone(), target.connect_timeout).await {
+        Ok(client) => Ok(client),
+        Err(failure) if prefer && connector.handshake_failed() => {
+            // libpq's `prefer` retries without TLS when the handshake fails, not only
+            // when the server declines TLS (which tokio-postgres handles itself).
+            tracing::debug!(
+                "TLS handshake with {} failed ({}); retrying without TLS",
+                target.server_label(),
+                failure.cause()
+            );
+            config.ssl_mode(PgSslMode::Disable);
+            attempt(&config, NoTls, target.connect_timeout)
+                .await
+                .map_err(|f| classify(f, &target, &source, false))
+        }
+        Err(failure) => Err(classify(
+            failure,
+            &target,
+            &source,
+            connector.handshake_failed(),
+        )),
+    }
+}
+
+/// The password given, else the password file's, as libpq looks them up.
+fn find_password(target: &Target) -> (Option<String>, PasswordSource) {
+    if let Some(password) = &target.password {
+        return (Some(password.clone()), PasswordSource::Given);
+    }
+    let Some(path) = &target.passfile else {
+        return (None, PasswordSource::None);
+    };
+    let query = pgpass::Query {
+        host: &target.pgpass_host,
+        port: target.port,
+        dbname: &target.dbname,
+        user: &target.user,
+    };
+    match pgpass::lookup_file(path, &query) {
+        Some(password) => (Some(password), PasswordSource::File(path.clone())),
+        None => (None, PasswordSource::None),
+    }
+}
+
+fn base_config(target: &Target, password: Option<&str>) -> Config {
+    let mut config = Config::new();
+    match &target.endpoint {
+        Endpoint::Tcp(host) => config.host(host),
+        Endpoint::Unix(dir) => host_path(&mut config, dir),
+    };
+    config
+        .port(target.port)
+        .user(&target.user)
+        .dbname(&target.dbname)
+        .application_name(&target.application_name);
+    if let Some(password) = password {
+        config.password(password);
+    }
+    if let Some(options) = &target.options {
+        config.options(options);
+    }
+    if let Some(timeout) = target.connect_timeout {
+        // Bounds each TCP connect; `attempt` bounds the whole start-up.
+        config.connect_timeout(timeout);
+    }
+    if let Some(binding) = target.channel_binding {
+        config.channel_binding(match binding {
+            ChannelBinding::Disable => PgChannelBinding::Disable,
+            ChannelBinding::Prefer => PgChannelBinding::Prefer,
+            ChannelBinding::Require => PgChannelBinding::Require,
+        });
+    }
+    config
+}
+
+#[cfg(unix)]
+fn host_path<'a>(config: &'a mut Config, dir: &std::path::Path) -> &'a mut Config {
+    config.host_path(dir)
+}
+
+#[cfg(not(unix))]
+fn host_path<'a>(config: &'a mut Config, dir: &std::path::Path) -> &'a mut Config {
+    // No Unix sockets here; the connection attempt reports the unusable host.
+    config.host(&dir.display().to_string())
+}
+
+/// Why one attempt failed.
+enum Failure {
+    Postgres(tokio_postgres::Error),
+    Timeout,
+}
+
+impl Failure {
+    /// The underlying cause, in one line.
+    fn cause(&self) -> String {
+        match self {
+            Failure::Timeout => "timeout expired".to_string(),
+            Failure::Postgres(err) => pg_cause(err),
+        }
+    }
+}
+
+/// tokio-postgres's error text without its generic prefix
+/// ("error connecting to server: ...").
+fn pg_cause(err: &tokio_postgres::Error) -> String {
+    match std::error::Error::source(err) {
+        Some(source) => source.to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// One connection attempt, bounded by `timeout`; spawns the connection task.
+async fn attempt<T>(
+    config: &Config,
+    tls: T,
+    timeout: Option<Duration>,
+) -> std::result::Result<Client, Failure>
+where
+    T: MakeTlsConnect<Socket> + 'static,
+    T::Stream: Send + 'static,
+{
+    let connecting = config.connect(tls);
+    let (client, connection) = match timeout {
+        Some(limit) => tokio::time::timeout(limit, connecting)
+            .await
+            .map_err(|_| Failure::Timeout)?,
+        None => connecting.await,
+    }
+    .map_err(Failure::Postgres)?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!("connection ended with an error: {err}");
+        }
+    });
+    Ok(client)
+}
+
+/// Maps a failed attempt to pgbm's error kinds with a one-line message.
+fn classify(failure: Failure, target: &Target, source: &PasswordSource, tls_failed: bool) -> Error {
+    let label = target.server_label();
+    let err = match failure {
+        Failure::Timeout => {
+            return Error::new(
+                ErrorKind::Connect,
+                format!("could not connect to {label}: timeout expired"),
+            )
+        }
+        Failure::Postgres(err) => err,
+    };
+    if let Some(db) = err.as_db_error() {
+        let code = db.code().code();
+        let kind = match code {
+            "28P01" | "28000" => ErrorKind::Auth,
+            "3D000" => ErrorKind::DatabaseNotFound,
+            _ => ErrorKind::Connect,
+        };
+        let mut message = format!("connection to {label} failed: {}", db_message(db));
+        if let (ErrorKind::Auth, PasswordSource::File(path)) = (kind, source) {
+            message.push_str(&format!(
+                " (password retrieved from file \"{}\")",
+                path.display()
+            ));
+        }
+        return Error::new(kind, message).with_source(err);
+    }
+    let cause = pg_cause(&err);
+    if cause == "password missing" {
+        return Error::new(
+            ErrorKind::Auth,
+            format!(
+                "connection to {label} failed: password required for user \"{}\" \
+                 (none was given and none was found in the password file)",
+                target.user
+            ),
+        )
+        .with_source(err);
+    }
+    let cause = if tls_failed {
+        format!("TLS handshake failed: {cause}")
+    } else {
+        cause
+    };
+    Error::new(
+        ErrorKind::Connect,
+        format!("could not connect to {label}: {cause}"),
+    )
+    .with_source(err)
+}
