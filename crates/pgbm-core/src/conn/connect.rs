@@ -7,7 +7,7 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
 use super::resolve::{Defaults, Endpoint, Target};
-use super::tls::{self, SslMode};
+use super::tls::{self, Handshake, SslMode};
 use super::{pgpass, ChannelBinding, ConnOptions};
 use crate::error::{db_message, Error, ErrorKind, Result};
 
@@ -39,27 +39,43 @@ pub(super) async fn connect(opts: &ConnOptions, defaults: &Defaults) -> Result<C
     } else {
         PgSslMode::Require
     });
-    match attempt(&config, connector.clone(), target.connect_timeout).await {
-        Ok(client) => Ok(client),
-        Err(failure) if prefer && connector.handshake_failed() => {
-            // libpq's `prefer` retries without TLS when the handshake fails, not only
-            // when the server declines TLS (which tokio-postgres handles itself).
-            tracing::debug!(
-                "TLS handshake with {} failed ({}); retrying without TLS",
-                target.server_label(),
-                failure.cause()
-            );
-            config.ssl_mode(PgSslMode::Disable);
-            attempt(&config, NoTls, target.connect_timeout)
-                .await
-                .map_err(|f| classify(f, &target, &source, false))
-        }
-        Err(failure) => Err(classify(
+    let failure = match attempt(&config, connector.clone(), target.connect_timeout).await {
+        Ok(client) => return Ok(client),
+        Err(failure) => failure,
+    };
+    let handshake = connector.last_handshake();
+    if prefer && should_retry_without_tls(&failure, handshake) {
+        tracing::debug!(
+            "connection to {} over TLS failed ({}); retrying without TLS",
+            target.server_label(),
+            failure.cause()
+        );
+        config.ssl_mode(PgSslMode::Disable);
+        return attempt(&config, NoTls, target.connect_timeout)
+            .await
+            .map_err(|f| classify(f, &target, &source, false));
+    }
+    Err(classify(
+        failure,
+        &target,
+        &source,
+        handshake == Handshake::Failed,
+    ))
+}
+
+/// libpq's `sslmode=prefer` opens a new connection without TLS when the handshake
+/// fails, or when the server rejects the client during authentication over TLS (a
+/// `hostnossl` line in pg_hba.conf, say). A server that declines TLS outright is
+/// handled by tokio-postgres on the same connection.
+fn should_retry_without_tls(failure: &Failure, handshake: Handshake) -> bool {
+    match handshake {
+        Handshake::Failed => true,
+        Handshake::Succeeded => matches!(
             failure,
-            &target,
-            &source,
-            connector.handshake_failed(),
-        )),
+            Failure::Postgres(err)
+                if err.as_db_error().is_some_and(|db| db.code().code().starts_with("28"))
+        ),
+        Handshake::NotTried => false,
     }
 }
 
@@ -216,10 +232,21 @@ fn classify(failure: Failure, target: &Target, source: &PasswordSource, tls_fail
         )
         .with_source(err);
     }
-    let cause = if tls_failed {
-        format!("TLS handshake failed: {cause}")
-    } else {
-        cause
+    // tokio-postgres has no predicate for its authentication errors (SCRAM failures,
+    // channel binding refused); its Display names the kind.
+    if err.to_string().starts_with("authentication error") {
+        return Error::new(
+            ErrorKind::Auth,
+            format!("connection to {label} failed: {cause}"),
+        )
+        .with_source(err);
+    }
+    let cause = match (tls_failed, &target.endpoint) {
+        (true, Endpoint::Tcp(host)) => format!(
+            "TLS handshake failed: {}",
+            tls::explain_handshake_error(&err, host)
+        ),
+        _ => cause,
     };
     Error::new(
         ErrorKind::Connect,

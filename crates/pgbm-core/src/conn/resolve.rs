@@ -185,14 +185,19 @@ impl ConnOptions {
                  (-U, PGUSER or user=)",
             )
         })?;
-        let tls = TlsPolicy::decide(
-            self.sslmode,
-            self.sslrootcert.as_deref(),
-            defaults.root_cert().as_deref(),
-            &defaults.exists,
-        )?;
+        let endpoint = Endpoint::from_host(&host);
+        let tls = match endpoint {
+            // libpq ignores every TLS option on Unix sockets, even verify-full.
+            Endpoint::Unix(_) => TlsPolicy::disabled(),
+            Endpoint::Tcp(_) => TlsPolicy::decide(
+                self.sslmode,
+                self.sslrootcert.as_deref(),
+                defaults.root_cert().as_deref(),
+                &defaults.exists,
+            )?,
+        };
         Ok(Target {
-            endpoint: Endpoint::from_host(&host),
+            endpoint,
             port: self.port(),
             dbname: self.dbname.clone().unwrap_or_else(|| user.clone()),
             user,

@@ -351,8 +351,7 @@ fn resolve_applies_defaults() {
     assert_eq!(t.dbname, "osuser");
     assert_eq!(t.passfile, Some(PathBuf::from("/home/osuser/.pgpass")));
     assert_eq!(t.application_name, "pgbm");
-    assert_eq!(t.tls.mode, SslMode::Prefer);
-    assert_eq!(t.tls.verify, Verify::Nothing);
+    assert_eq!(t.tls.mode, SslMode::Disable, "no TLS on Unix sockets");
     assert_eq!(
         t.server_label(),
         "server on socket \"/var/run/postgresql/.s.PGSQL.5432\""
@@ -374,6 +373,9 @@ fn resolve_uses_libpq_default_root_certificate() {
     assert_eq!(t.tls.verify, Verify::Chain);
     assert_eq!(t.endpoint, Endpoint::Tcp("db".into()));
     assert_eq!(t.server_label(), "server at db:5432");
+    let t = parse("host=db").resolve(&machine(&[])).expect("resolve");
+    assert_eq!(t.tls.mode, SslMode::Prefer);
+    assert_eq!(t.tls.verify, Verify::Nothing);
 
     let err = parse("host=db sslmode=verify-full")
         .resolve(&machine(&[]))
@@ -436,4 +438,17 @@ fn passfile_option_overrides_home() {
             .passfile,
         None
     );
+}
+
+#[test]
+fn unix_sockets_ignore_tls_options() {
+    let d = machine(&[]);
+    let t = parse("host=/srv/pg sslmode=verify-full")
+        .resolve(&d)
+        .expect("resolve");
+    assert_eq!(t.tls.mode, SslMode::Disable);
+    let err = parse("host=db sslmode=verify-full")
+        .resolve(&d)
+        .expect_err("tcp needs a root");
+    assert_eq!(err.kind(), ErrorKind::Usage);
 }

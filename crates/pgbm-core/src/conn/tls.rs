@@ -26,7 +26,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -153,11 +153,7 @@ impl TlsPolicy {
             m => m,
         };
         if mode == SslMode::Disable {
-            return Ok(TlsPolicy {
-                mode,
-                roots: None,
-                verify: Verify::Nothing,
-            });
+            return Ok(Self::disabled());
         }
         let path = rootcert
             .map(PathBuf::from)
@@ -178,6 +174,15 @@ impl TlsPolicy {
             roots: found.map(Roots::File),
             verify,
         })
+    }
+
+    /// No TLS at all.
+    pub fn disabled() -> Self {
+        TlsPolicy {
+            mode: SslMode::Disable,
+            roots: None,
+            verify: Verify::Nothing,
+        }
     }
 
     fn system_roots(mode: Option<SslMode>) -> Result<Self> {
@@ -408,26 +413,56 @@ impl ServerCertVerifier for TrustedRoots {
     }
 }
 
-/// [`MakeRustlsConnect`] that remembers whether a TLS handshake failed, so that
-/// `sslmode=prefer` can retry without TLS as libpq does. tokio-postgres does not tell
-/// a handshake failure apart from other errors.
+/// The outcome of the last TLS handshake made through a [`TrackedTls`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handshake {
+    /// No handshake was attempted (the server declined TLS, or the socket never
+    /// connected).
+    NotTried,
+    /// TLS is in use.
+    Succeeded,
+    /// The handshake failed (certificate rejected, protocol error, ...).
+    Failed,
+}
+
+impl Handshake {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Handshake::Succeeded,
+            2 => Handshake::Failed,
+            _ => Handshake::NotTried,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Handshake::NotTried => 0,
+            Handshake::Succeeded => 1,
+            Handshake::Failed => 2,
+        }
+    }
+}
+
+/// [`MakeRustlsConnect`] that remembers how the last TLS handshake went, so that
+/// `sslmode=prefer` can retry without TLS as libpq does. tokio-postgres tells neither
+/// a handshake failure apart from other errors nor whether TLS was in use.
 #[derive(Clone)]
 pub(crate) struct TrackedTls {
     inner: MakeRustlsConnect,
-    handshake_failed: Arc<AtomicBool>,
+    last: Arc<AtomicU8>,
 }
 
 impl TrackedTls {
     fn new(inner: MakeRustlsConnect) -> Self {
         TrackedTls {
             inner,
-            handshake_failed: Arc::new(AtomicBool::new(false)),
+            last: Arc::new(AtomicU8::new(Handshake::NotTried.to_u8())),
         }
     }
 
-    /// Whether a handshake made through this connector failed.
-    pub fn handshake_failed(&self) -> bool {
-        self.handshake_failed.load(Ordering::SeqCst)
+    /// How the last handshake made through this connector (or a clone) went.
+    pub fn last_handshake(&self) -> Handshake {
+        Handshake::from_u8(self.last.load(Ordering::SeqCst))
     }
 }
 
@@ -448,7 +483,7 @@ where
                 &mut self.inner,
                 domain,
             )?,
-            failed: self.handshake_failed.clone(),
+            last: self.last.clone(),
         })
     }
 }
@@ -456,7 +491,7 @@ where
 /// One handshake of [`TrackedTls`].
 pub(crate) struct Tracked<T> {
     inner: T,
-    failed: Arc<AtomicBool>,
+    last: Arc<AtomicU8>,
 }
 
 impl<S, T> TlsConnect<S> for Tracked<T>
@@ -470,14 +505,58 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         let handshake = self.inner.connect(stream);
-        let failed = self.failed;
+        let last = self.last;
         Box::pin(async move {
             let result = handshake.await;
-            if result.is_err() {
-                failed.store(true, Ordering::SeqCst);
-            }
+            let outcome = if result.is_ok() {
+                Handshake::Succeeded
+            } else {
+                Handshake::Failed
+            };
+            last.store(outcome.to_u8(), Ordering::SeqCst);
             result
         })
+    }
+}
+
+/// A one-line explanation of a failed handshake, in libpq's terms where rustls's are
+/// cryptic (`invalid peer certificate: NotValidForName`).
+pub(crate) fn explain_handshake_error(
+    err: &(dyn std::error::Error + 'static),
+    host: &str,
+) -> String {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidCertificate(cert)) = e.downcast_ref::<rustls::Error>() {
+            return explain_certificate_error(cert, host);
+        }
+        // io::Error's `source()` skips the error it wraps, so look inside it.
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    err.to_string()
+}
+
+fn explain_certificate_error(err: &rustls::CertificateError, host: &str) -> String {
+    use rustls::CertificateError as E;
+    match err {
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            format!("server certificate does not match host name \"{host}\"")
+        }
+        E::UnknownIssuer => {
+            "server certificate is not signed by a trusted root certificate".to_string()
+        }
+        E::Expired | E::ExpiredContext { .. } => "server certificate has expired".to_string(),
+        E::NotValidYet | E::NotValidYetContext { .. } => {
+            "server certificate is not valid yet".to_string()
+        }
+        E::Revoked => "server certificate has been revoked".to_string(),
+        other => format!("invalid server certificate: {other}"),
     }
 }
 
@@ -810,5 +889,25 @@ mod tests {
         let cert = certs::issued(&second, "db.test", &["db.test"], &[]);
         let (full, _dir) = trusted(&format!("{}{}", first.pem, second.pem), true);
         verify(&full, &cert, "db.test").expect("second root");
+    }
+
+    #[test]
+    fn handshake_errors_are_explained_in_libpq_terms() {
+        let wrap = |e: rustls::CertificateError| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(e),
+            )
+        };
+        assert_eq!(
+            explain_handshake_error(&wrap(rustls::CertificateError::NotValidForName), "db.test"),
+            "server certificate does not match host name \"db.test\""
+        );
+        assert_eq!(
+            explain_handshake_error(&wrap(rustls::CertificateError::UnknownIssuer), "h"),
+            "server certificate is not signed by a trusted root certificate"
+        );
+        let other = std::io::Error::other("connection reset");
+        assert_eq!(explain_handshake_error(&other, "h"), "connection reset");
     }
 }
