@@ -254,3 +254,73 @@ fn classify(failure: Failure, target: &Target, source: &PasswordSource, tls_fail
     )
     .with_source(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn target() -> Target {
+        let defaults = Defaults {
+            os_user: Some("osuser".into()),
+            home: None,
+            exists: Box::new(|_| false),
+        };
+        ConnOptions::parse("host=db.example port=5433 password=hunter2")
+            .expect("parse")
+            .resolve(&defaults)
+            .expect("resolve")
+    }
+
+    #[test]
+    fn timeouts_are_connect_errors_without_secrets() {
+        let err = classify(Failure::Timeout, &target(), &PasswordSource::Given, false);
+        assert_eq!(err.kind(), ErrorKind::Connect);
+        assert_eq!(
+            err.to_string(),
+            "could not connect to server at db.example:5433: timeout expired"
+        );
+    }
+
+    #[test]
+    fn prefer_retries_only_after_a_failed_handshake_or_a_rejection_over_tls() {
+        assert!(should_retry_without_tls(
+            &Failure::Timeout,
+            Handshake::Failed
+        ));
+        assert!(!should_retry_without_tls(
+            &Failure::Timeout,
+            Handshake::Succeeded
+        ));
+        assert!(!should_retry_without_tls(
+            &Failure::Timeout,
+            Handshake::NotTried
+        ));
+    }
+
+    #[test]
+    fn password_given_wins_over_the_file() {
+        let (password, source) = find_password(&target());
+        assert_eq!(password.as_deref(), Some("hunter2"));
+        assert!(matches!(source, PasswordSource::Given));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn password_file_is_searched_for_the_resolved_target() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pgpass");
+        std::fs::write(&path, "db.example:5433:osuser:osuser:from-file\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let mut t = target();
+        t.password = None;
+        t.passfile = Some(path.clone());
+        let (password, source) = find_password(&t);
+        assert_eq!(password.as_deref(), Some("from-file"));
+        assert!(matches!(source, PasswordSource::File(p) if p == path));
+
+        t.passfile = Some(PathBuf::from("/nonexistent/pgpass"));
+        assert!(matches!(find_password(&t), (None, PasswordSource::None)));
+    }
+}
