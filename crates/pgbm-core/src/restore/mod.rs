@@ -35,7 +35,11 @@ pub struct RestoreSummary {
 /// # Errors
 /// Stops at the first failing statement: the error carries its line, SQLSTATE and
 /// the server's message.
-pub async fn restore<R>(conn: &ConnOptions, opts: &RestoreOptions, input: R) -> Result<RestoreSummary>
+pub async fn restore<R>(
+    conn: &ConnOptions,
+    opts: &RestoreOptions,
+    input: R,
+) -> Result<RestoreSummary>
 where
     R: AsyncBufRead + Unpin + Send,
 {
