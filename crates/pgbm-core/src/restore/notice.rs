@@ -53,8 +53,9 @@ where
 pub fn log_notice(notice: &DbError) {
     let code = notice.code().code();
     let message = notice.message();
-    let detail = notice.detail().unwrap_or_default();
-    let hint = notice.hint().unwrap_or_default();
+    // Options: tracing records the field only when there is one.
+    let detail = notice.detail();
+    let hint = notice.hint();
     match notice.parsed_severity() {
         Some(Severity::Warning) => {
             tracing::warn!(sqlstate = code, detail, hint, "server warning: {message}");
