@@ -184,11 +184,8 @@ where
         None => connecting.await,
     }
     .map_err(Failure::Postgres)?;
-    tokio::spawn(async move {
-        if let Err(err) = connection.await {
-            tracing::debug!("connection ended with an error: {err}");
-        }
-    });
+    // Drive the connection in the background, routing server notices to tracing.
+    tokio::spawn(crate::restore::drive_connection(connection));
     Ok(client)
 }
 
