@@ -596,6 +596,14 @@ impl Emitter<'_> {
                 qualified(&owner.schema, &owner.name),
                 quote_ident(&column.name)
             ));
+            // The sequence's persistence is only stated when it differs from the table's.
+            if rel.persistence != owner.persistence {
+                s.push_str(if rel.persistence == b'u' {
+                    "    UNLOGGED\n"
+                } else {
+                    "    LOGGED\n"
+                });
+            }
         } else {
             drop = format!("DROP SEQUENCE {qseq};\n");
             let unlogged = if rel.persistence == b'u' {
