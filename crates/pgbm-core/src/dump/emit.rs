@@ -639,8 +639,9 @@ impl Emitter<'_> {
         e.drop = drop;
         self.push(e);
         if let Some((tab, col, false)) = rel.owned_by {
-            let (owner, column) = self.owning_column(tab, col)?;
-            if self.sel.tables.contains(&owner.oid) {
+            // OWNED BY only when the owning table is dumped too.
+            if self.sel.tables.contains(&tab) {
+                let (owner, column) = self.owning_column(tab, col)?;
                 let mut e = Entry::new(
                     rel.name.clone(),
                     "SEQUENCE OWNED BY",
