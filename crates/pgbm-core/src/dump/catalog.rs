@@ -37,16 +37,12 @@ pub(crate) struct Relation {
     pub is_populated: bool,
     pub replident: u8,
     pub force_rls: bool,
-    pub has_index: bool,
-    pub of_type: u32,
-    pub is_partition: bool,
     /// `""` for the database default.
     pub tablespace: String,
     pub access_method: Option<String>,
     pub reloptions: Vec<String>,
     pub toast_reloptions: Vec<String>,
     pub check_option: Option<String>,
-    pub row_type: u32,
     /// For owned sequences: (table oid, column number, identity?).
     pub owned_by: Option<(u32, i32, bool)>,
     /// Filled by [`read_details`] for relations of interest.
@@ -175,13 +171,11 @@ pub(crate) struct Depend {
     pub objid: u32,
     pub refclassid: u32,
     pub refobjid: u32,
-    pub deptype: u8,
 }
 
 /// The database itself, for `--create`.
 #[derive(Debug, Clone)]
 pub(crate) struct Database {
-    pub oid: u32,
     pub name: String,
     pub owner: String,
     pub encoding: String,
@@ -270,8 +264,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
     let sql = "SELECT c.oid, c.relname, c.relnamespace, n.nspname, c.relkind, \
         pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl, \
         pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's'::\"char\" ELSE 'r'::\"char\" END, c.relowner)::text[] AS acldefault, \
-        c.relpersistence, c.relispopulated, c.relreplident, c.relforcerowsecurity, c.relhasindex, \
-        c.reloftype, c.relispartition, c.reltype, \
+        c.relpersistence, c.relispopulated, c.relreplident, c.relforcerowsecurity, \
         COALESCE((SELECT spcname FROM pg_catalog.pg_tablespace t WHERE t.oid = c.reltablespace), '') AS tablespace, \
         (SELECT amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam) AS amname, \
         pg_catalog.array_remove(pg_catalog.array_remove(c.reloptions, 'check_option=local'), 'check_option=cascaded')::text[] AS reloptions, \
@@ -309,15 +302,11 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
             is_populated: row.get("relispopulated"),
             replident: byte(&row, "relreplident"),
             force_rls: row.get("relforcerowsecurity"),
-            has_index: row.get("relhasindex"),
-            of_type: oid(&row, "reloftype"),
-            is_partition: row.get("relispartition"),
             tablespace: row.get("tablespace"),
             access_method: row.get("amname"),
             reloptions: text_array(&row, "reloptions"),
             toast_reloptions: text_array(&row, "toast_reloptions"),
             check_option: row.get("checkoption"),
-            row_type: oid(&row, "reltype"),
             owned_by,
             details: None,
         });
@@ -360,7 +349,7 @@ async fn read_dummy_types(client: &Client, catalog: &mut Catalog) -> Result<()> 
 }
 
 async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT classid, objid, refclassid, refobjid, deptype FROM pg_catalog.pg_depend \
+    let sql = "SELECT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend \
                WHERE deptype <> 'p' AND deptype <> 'e' ORDER BY 1, 2";
     for row in query(client, "dependencies", sql, &[]).await? {
         catalog.depends.push(Depend {
@@ -368,7 +357,6 @@ async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
             objid: oid(&row, "objid"),
             refclassid: oid(&row, "refclassid"),
             refobjid: oid(&row, "refobjid"),
-            deptype: byte(&row, "deptype"),
         });
     }
     let sql = "WITH RECURSIVE w AS ( \
@@ -784,7 +772,6 @@ pub(crate) async fn read_database(client: &Client, version: i32) -> Result<Datab
         .await
         .map_err(|e| Error::postgres("reading role settings", e))?;
     Ok(Database {
-        oid: db_oid,
         name: row.get("datname"),
         owner: row.get("owner"),
         encoding: row.get("encoding"),

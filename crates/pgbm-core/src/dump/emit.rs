@@ -2,8 +2,7 @@
 //! object, with the metadata of its `-- Name: ...` header.
 
 use super::catalog::{Catalog, Column, Database, RelDetails, Relation};
-use super::graph::Built;
-use super::model::{ObjId, ObjKind, Payload};
+use super::model::{Graph, ObjId, ObjKind, Payload};
 use super::select::Selection;
 use super::DumpOptions;
 use crate::error::{Error, Result};
@@ -87,7 +86,7 @@ impl Entry {
 /// group per object in `order`.
 pub(crate) fn emit(
     catalog: &Catalog,
-    built: &Built,
+    graph: &Graph,
     sel: &Selection,
     opts: &DumpOptions,
     version: i32,
@@ -103,7 +102,7 @@ pub(crate) fn emit(
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
     };
-    for obj in built.graph.objs.iter().filter(|o| o.separate) {
+    for obj in graph.objs.iter().filter(|o| o.separate) {
         match obj.payload {
             Payload::AttrDef { table, col } => {
                 e.separate_defaults.insert((table, col));
@@ -118,7 +117,7 @@ pub(crate) fn emit(
         e.database(db)?;
     }
     for &id in order {
-        let obj = &built.graph.objs[id];
+        let obj = &graph.objs[id];
         match (obj.kind, obj.payload) {
             (ObjKind::Namespace, Payload::Namespace(i)) => e.namespace(i)?,
             (ObjKind::Table, Payload::Table(i)) => e.relation(i)?,

@@ -6,17 +6,9 @@ use super::select::Selection;
 use super::DumpOptions;
 use std::collections::HashMap;
 
-/// The graph plus lookups the emitter needs.
-#[derive(Debug)]
-pub(crate) struct Built {
-    pub graph: Graph,
-    /// Relation index -> its data object (TABLE DATA, SEQUENCE SET, REFRESH).
-    pub data_obj: HashMap<usize, ObjId>,
-}
-
 /// Builds the graph: schemas, relations, row types, defaults, constraints, indexes,
 /// view rules, data objects, then pg_depend edges and section boundaries.
-pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> Built {
+pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> Graph {
     let mut g = Graph::default();
     let rel_by_oid: HashMap<u32, usize> = catalog
         .relations
@@ -66,7 +58,7 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> B
     }
     add_pg_depend(&mut g, catalog);
     add_boundaries(&mut g);
-    Built { graph: g, data_obj }
+    g
 }
 
 fn add_attrdefs(g: &mut Graph, catalog: &Catalog, table_obj: &HashMap<usize, ObjId>) {

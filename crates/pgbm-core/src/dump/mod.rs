@@ -123,11 +123,11 @@ where
         None
     };
 
-    let mut built = graph::build(&cat, &sel, opts);
-    let order = sort::sort(&mut built.graph)?;
+    let mut graph = graph::build(&cat, &sel, opts);
+    let order = sort::sort(&mut graph)?;
     let entries = emit::emit(
         &cat,
-        &built,
+        &graph,
         &sel,
         opts,
         server.version,

@@ -49,9 +49,10 @@ pub(crate) fn parse_pattern(pattern: &str) -> Result<NamePattern> {
             '$' => cur.push_str("\\$"),
             c if !in_quotes && c.is_ascii_uppercase() => cur.push(c.to_ascii_lowercase()),
             c => {
-                if in_quotes && "|*+?()[]{}.^$\\".contains(c) {
-                    cur.push('\\');
-                } else if c == '[' && chars.get(i + 1) == Some(&']') {
+                // Escape regex specials inside quotes, and always "[]" (an array
+                // type name is likelier than a bracket expression).
+                let quoted_special = in_quotes && "|*+?()[]{}.^$\\".contains(c);
+                if quoted_special || (c == '[' && chars.get(i + 1) == Some(&']')) {
                     cur.push('\\');
                 }
                 cur.push(c);
