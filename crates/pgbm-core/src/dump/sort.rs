@@ -275,7 +275,8 @@ mod tests {
         let c = g.add(obj(ObjKind::Table, "c", Payload::None));
         g.add_dep(a, c); // a after c
         let order = sort(&mut g).unwrap();
-        assert_eq!(names(&g, &order), ["b", "c", "a"]);
+        // Placed from the end: b (latest free), then a, which frees c.
+        assert_eq!(names(&g, &order), ["c", "a", "b"]);
         let _ = b;
     }
 

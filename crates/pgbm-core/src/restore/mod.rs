@@ -151,8 +151,6 @@ mod tests {
             target_database(&conn, &opts(true, Some("new"))).unwrap(),
             Some("new".into())
         );
-        let e = target_database(&ConnOptions::default(), &opts(true, None)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Usage);
         let e = target_database(&conn, &opts(false, Some(""))).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
     }
