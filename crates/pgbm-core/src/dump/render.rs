@@ -222,7 +222,7 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         let connect = if simple {
-            format!("\\connect {dbname}\n")
+            format!("\\connect {}\n", quote_ident(dbname))
         } else {
             let conninfo = format!(
                 "dbname='{}'",
