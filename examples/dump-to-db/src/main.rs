@@ -6,7 +6,7 @@
 //! ```
 //!
 //! SOURCE and TARGET are conninfo strings, `postgresql://` URIs or plain database
-//! names. TARGET must exist (create it empty, e.g. `createdb -T template0 app_copy`).
+//! names, completed by the `PG*` environment variables as in psql. TARGET must exist (create it empty, e.g. `createdb -T template0 app_copy`).
 //!
 //! The dump is never held whole, in memory or on disk: [`pgbm_core::dump`] writes into
 //! one end of an in-memory pipe while [`pgbm_core::restore`] reads the other end, both
@@ -34,17 +34,35 @@ async fn main() -> ExitCode {
     };
     match run(source, target).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dump-to-db: {e}");
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        Err(Failed { step, error }) => {
+            eprintln!("dump-to-db: {step} failed: {error}");
+            // A failed restore statement: say where it was in the dump.
+            if let Some(at) = error.script_location() {
+                eprintln!("  at line {} of the dump: {}", at.line, at.statement);
+            }
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
         }
     }
 }
 
+/// A failure, and which step it happened in.
+#[derive(Debug)]
+struct Failed {
+    /// `"parsing SOURCE"`, `"dump"`, `"restore"`, ...
+    step: &'static str,
+    /// What went wrong; keeps its kind, SQLSTATE and script location.
+    error: Error,
+}
+
+/// Tags errors of `step` (a closure for `map_err`).
+fn during(step: &'static str) -> impl FnOnce(Error) -> Failed {
+    move |error| Failed { step, error }
+}
+
 /// Parses both connections, then streams the dump of `source` into `target`.
-async fn run(source: &str, target: &str) -> Result<(), Error> {
-    let source = parse_conn(source)?;
-    let target = parse_conn(target)?;
+async fn run(source: &str, target: &str) -> Result<(), Failed> {
+    let source = parse_conn(source).map_err(during("parsing SOURCE"))?;
+    let target = parse_conn(target).map_err(during("parsing TARGET"))?;
 
     // The dump writes into `writer`; the restore reads `reader`. Dropping `writer` (the
     // dump owns it and drops it when it returns) is the restore's end of input.
@@ -52,20 +70,23 @@ async fn run(source: &str, target: &str) -> Result<(), Error> {
     let dump = async {
         pgbm_core::dump(&source, &DumpOptions::default(), writer)
             .await
-            .map_err(|e| prefixed("dump", e))
+            .map_err(during("dump"))
     };
+    // One transaction: the copy appears whole or not at all.
+    let mut restore_opts = RestoreOptions::default();
+    restore_opts.single_transaction = true;
     let restore = async {
-        pgbm_core::restore(&target, &RestoreOptions::default(), BufReader::new(reader))
+        pgbm_core::restore(&target, &restore_opts, BufReader::new(reader))
             .await
-            .map_err(|e| prefixed("restore", e))
+            .map_err(during("restore"))
     };
 
     // Both run concurrently on this task. `try_join!` returns at the first error and
     // drops the other side at once, and the first error is the one that matters:
     // - the restore failed: the dump would next fail writing into a closed pipe;
-    // - the dump failed: its input cut short, the restore must not go on and commit a
-    //   partial copy as if it were whole (dropping it closes its connection, and the
-    //   server rolls back the statement in progress).
+    // - the dump failed: the restore must not go on and commit a script cut short.
+    //   Dropping it closes its connection mid-transaction, so the server rolls back
+    //   everything it restored.
     let (dumped, restored) = tokio::try_join!(dump, restore)?;
     println!(
         "copied {} table(s): {} bytes of script, {} statement(s) restored",
@@ -74,71 +95,11 @@ async fn run(source: &str, target: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `err` with `what` (the side that failed) in front of its message, same kind.
-fn prefixed(what: &str, err: Error) -> Error {
-    Error::new(err.kind(), format!("{what}: {err}")).with_source(err)
-}
-
-/// Connection options from a conninfo string (`host=... dbname=...`), a
-/// `postgresql://` / `postgres://` URI, or a plain database name.
-///
-/// This minimal parser understands `host`, `port`, `user`, `password` and `dbname`;
-/// anything left unset uses pgbm-core's defaults.
-// When the conn module's libpq-compatible parser is on main, this whole function
-// becomes `ConnOptions::from_dbname_arg(arg)`; it is the only place to change.
+/// Connection options as psql resolves `psql -d ARG`: `ARG` is a conninfo string
+/// (`host=... dbname=...`), a `postgresql://` / `postgres://` URI, or a plain database
+/// name; what it leaves unset comes from the `PG*` environment variables (so a password
+/// can come from `PGPASSWORD` or `~/.pgpass` rather than the command line), then from
+/// libpq's defaults.
 fn parse_conn(arg: &str) -> Result<ConnOptions, Error> {
-    let mut opts = ConnOptions::default();
-    let pairs: Vec<(String, String)> = if let Some(rest) = arg
-        .strip_prefix("postgresql://")
-        .or_else(|| arg.strip_prefix("postgres://"))
-    {
-        // user:password@host:port/dbname (each part optional; no query parameters)
-        let (authority, dbname) = rest.split_once('/').unwrap_or((rest, ""));
-        let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, ""));
-        [
-            ("user", user),
-            ("password", password),
-            ("host", host),
-            ("port", port),
-            ("dbname", dbname),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    } else if arg.contains('=') {
-        // key=value pairs separated by spaces; no quoting in this minimal version.
-        arg.split_whitespace()
-            .map(|pair| {
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| Error::usage(format!("expected keyword=value, got {pair:?}")))?;
-                Ok((k.to_string(), v.to_string()))
-            })
-            .collect::<Result<_, Error>>()?
-    } else {
-        vec![("dbname".to_string(), arg.to_string())]
-    };
-    for (keyword, value) in pairs {
-        match keyword.as_str() {
-            "host" => opts.host = Some(value),
-            "port" => {
-                let port = value
-                    .parse()
-                    .map_err(|_| Error::usage(format!("invalid port {value:?}")))?;
-                opts.port = Some(port);
-            }
-            "user" => opts.user = Some(value),
-            "password" => opts.set_password(value),
-            "dbname" => opts.dbname = Some(value),
-            other => {
-                return Err(Error::usage(format!(
-                    "unsupported connection keyword {other:?}"
-                )))
-            }
-        }
-    }
-    Ok(opts)
+    Ok(ConnOptions::from_env()?.merge(ConnOptions::from_dbname_arg(arg)?))
 }
