@@ -36,9 +36,9 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed { step, error }) => {
             eprintln!("dump-to-db: {step} failed: {error}");
-            // A failed restore statement: say where it was in the dump.
+            // A failed restore statement: show it (the message already has its line).
             if let Some(at) = error.script_location() {
-                eprintln!("  at line {} of the dump: {}", at.line, at.statement);
+                eprintln!("  statement: {}", at.statement);
             }
             ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
         }
