@@ -1,1 +1,20 @@
-//! Integration tests against real PostgreSQL clusters.
+//! Integration tests of pgbm's dump and restore engine against a real PostgreSQL cluster.
+//!
+//! All tests share the harness's one cluster ([`pgbm_testing::PgCluster::shared`]) and
+//! each fixture of `tests/fixtures/` is loaded once per test run into a source database
+//! that every module then reads (never writes): see [`support::fixtures`].
+//!
+//! - [`roundtrip`]: pgbm's dump of each fixture restores, with pgbm and with psql, into a
+//!   database whose `pg_dump` schema and data equal the source's.
+//! - [`oracle`]: pgbm's dump is line for line the cluster's own `pg_dump` output, in every
+//!   output mode (header versions and `\restrict` keys aside).
+//! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
+//! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
+
+#[macro_use]
+mod support;
+
+mod oracle;
+mod restore_errors;
+mod restore_pgdump;
+mod roundtrip;

@@ -118,7 +118,10 @@ impl Error {
 
     /// Shorthand for an [`ErrorKind::Script`] error at `line`.
     pub fn script(line: u64, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Script, format!("line {line}: {}", message.into()))
+        Self::new(
+            ErrorKind::Script,
+            format!("line {line}: {}", message.into()),
+        )
     }
 
     /// Shorthand for an [`ErrorKind::Unsupported`] error.

@@ -64,11 +64,11 @@ impl TestDb {
     }
 
     fn options_for_host(&self, host: String) -> ConnOptions {
-        let mut opts = ConnOptions::default();
-        opts.host = Some(host);
-        opts.port = Some(self.port);
-        opts.user = Some(SUPERUSER.to_string());
-        opts.dbname = Some(self.name.clone());
+        let mut opts = ConnOptions::new();
+        opts.set_host(host);
+        opts.set_port(self.port);
+        opts.set_user(SUPERUSER);
+        opts.set_dbname(self.name.clone());
         opts
     }
 
@@ -205,10 +205,10 @@ mod tests {
     #[test]
     fn conn_options_use_socket_or_tcp() {
         let socket = db().conn_options();
-        assert_eq!(socket.host.as_deref(), Some("/tmp/pgbm-pg-x/sock"));
-        assert_eq!(socket.port, Some(25432));
-        assert_eq!(socket.user.as_deref(), Some("postgres"));
-        assert_eq!(socket.dbname.as_deref(), Some("t_1"));
-        assert_eq!(db().tcp_conn_options().host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(socket.host(), "/tmp/pgbm-pg-x/sock");
+        assert_eq!(socket.port(), 25432);
+        assert_eq!(socket.user(), "postgres");
+        assert_eq!(socket.dbname(), "t_1");
+        assert_eq!(db().tcp_conn_options().host(), "127.0.0.1");
     }
 }

@@ -1,0 +1,131 @@
+//! The dump's database session: settings, snapshot and locks, as pg_dump sets them.
+
+use super::catalog::Catalog;
+use super::select::Selection;
+use super::DumpOptions;
+use crate::error::{Error, Result};
+use crate::sql::qualified;
+use tokio_postgres::Client;
+
+/// What the session learnt about the server.
+#[derive(Debug, Clone)]
+pub(crate) struct Server {
+    /// `server_version_num`, e.g. 150018.
+    pub version: i32,
+    /// `server_version`, e.g. "15.18 (Debian 15.18-0+deb12u1)".
+    pub version_string: String,
+}
+
+/// Oldest server major pgbm dumps.
+const MIN_VERSION: i32 = 130000;
+
+async fn exec(client: &Client, sql: &str) -> Result<()> {
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| Error::postgres(format!("running {sql:?}"), e))
+}
+
+/// Sets up the session and opens the snapshot transaction.
+pub(crate) async fn begin(client: &Client, opts: &DumpOptions) -> Result<Server> {
+    exec(
+        client,
+        "SELECT pg_catalog.set_config('search_path', '', false)",
+    )
+    .await?;
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('server_version_num')::int4, \
+             pg_catalog.current_setting('server_version')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("reading the server version", e))?;
+    let server = Server {
+        version: row.get(0),
+        version_string: row.get(1),
+    };
+    if server.version < MIN_VERSION {
+        return Err(Error::unsupported(format!(
+            "server version {} is older than PostgreSQL 13, the oldest pgbm dumps",
+            server.version_string
+        )));
+    }
+    let mut settings = String::from(
+        "SET DATESTYLE = ISO; SET INTERVALSTYLE = POSTGRES; SET extra_float_digits TO 3; \
+         SET synchronize_seqscans TO off; SET statement_timeout = 0; SET lock_timeout = 0; \
+         SET idle_in_transaction_session_timeout = 0; SET row_security = off;",
+    );
+    if server.version >= 170000 {
+        settings.push_str(" SET transaction_timeout = 0;");
+    }
+    exec(client, &settings).await?;
+    // Patched servers (CVE-2024-7348) can refuse to expand non-system views.
+    exec(
+        client,
+        "SELECT pg_catalog.set_config(name, 'view, foreign-table', false) \
+         FROM pg_catalog.pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
+    )
+    .await?;
+    let isolation = if opts.serializable_deferrable {
+        "SERIALIZABLE, READ ONLY, DEFERRABLE"
+    } else {
+        "REPEATABLE READ, READ ONLY"
+    };
+    exec(
+        client,
+        &format!("BEGIN; SET TRANSACTION ISOLATION LEVEL {isolation}"),
+    )
+    .await?;
+    Ok(server)
+}
+
+/// Locks every dumped table (ACCESS SHARE) before any deparse function runs, in
+/// statements of bounded size.
+pub(crate) async fn lock_tables(client: &Client, cat: &Catalog, sel: &Selection) -> Result<()> {
+    let names: Vec<String> = cat
+        .relations
+        .iter()
+        .filter(|r| sel.tables.contains(&r.oid) && matches!(r.kind, b'r' | b'p'))
+        .map(|r| qualified(&r.schema, &r.name))
+        .collect();
+    let mut batch = String::new();
+    for name in names {
+        if !batch.is_empty() {
+            batch.push_str(", ");
+        }
+        batch.push_str(&name);
+        if batch.len() > 100_000 {
+            lock(client, &batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        lock(client, &batch).await?;
+    }
+    Ok(())
+}
+
+async fn lock(client: &Client, list: &str) -> Result<()> {
+    client
+        .batch_execute(&format!("LOCK TABLE {list} IN ACCESS SHARE MODE"))
+        .await
+        .map_err(|e| Error::postgres("locking the tables to dump", e))
+}
+
+/// Ends the snapshot transaction.
+pub(crate) async fn finish(client: &Client) -> Result<()> {
+    exec(client, "COMMIT").await
+}
+
+/// A random key for psql's `\restrict` (63 alphanumerics, as pg_dump makes).
+pub(crate) fn restrict_key() -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut raw = [0u8; 63];
+    getrandom::getrandom(&mut raw)
+        .map_err(|e| Error::internal(format!("no randomness for the restrict key: {e}")))?;
+    Ok(raw
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}

@@ -1,0 +1,64 @@
+//! Round trips: pgbm's dump of each fixture, restored by pgbm and by psql, gives back
+//! the source database, as the cluster's `pg_dump` sees it (schema and data).
+//!
+//! Comparing through `pg_dump` rather than pgbm's own dump keeps the judge independent
+//! of the code under test: a pgbm dump that loses something shows up even if pgbm's
+//! dump of the restored copy would lose it the same way.
+
+use pgbm_core::{DumpOptions, RestoreOptions};
+use pgbm_testing::PgCluster;
+use tokio::io::BufReader;
+
+use crate::support::tools::{pgbm_dump_text, pgbm_restore_into, psql_restore, within_limit};
+use crate::support::{assert_same_database, Source};
+
+fixture_tests!(round_trip);
+
+/// Dumps fixture `name` with pgbm, restores the dump with pgbm into one fresh database
+/// and with psql into another, and compares both with the source.
+async fn round_trip(name: &str) {
+    let source = Source::get(name).await;
+    let dump = pgbm_dump_text(source.db(), &DumpOptions::default(), name).await;
+    let cluster = PgCluster::shared();
+
+    let by_pgbm = cluster.fresh_db(&format!("rt_pgbm_{name}"));
+    pgbm_restore_into(&by_pgbm, &dump, &format!("{name}: pgbm's dump")).await;
+    assert_same_database(
+        source,
+        &by_pgbm,
+        &format!("{name}: pgbm's dump restored by pgbm"),
+    );
+
+    let by_psql = cluster.fresh_db(&format!("rt_psql_{name}"));
+    psql_restore(&by_psql, &dump, &format!("{name}: pgbm's dump"));
+    assert_same_database(
+        source,
+        &by_psql,
+        &format!("{name}: pgbm's dump restored by psql"),
+    );
+}
+
+/// Dump and restore run at once, joined by an in-memory pipe far smaller than the
+/// dump (the largest fixture, with a 2 MiB value): neither side may need the whole
+/// script at once, and closing the pipe ends the restore. This is what the
+/// `dump-to-db` example does.
+#[tokio::test]
+async fn dump_streams_into_restore_through_a_small_pipe() {
+    let source = Source::get("data_edge").await;
+    let target = PgCluster::shared().fresh_db("rt_pipe");
+    let (source_conn, target_conn) = (source.db().conn_options(), target.conn_options());
+    let (dump_opts, restore_opts) = (DumpOptions::default(), RestoreOptions::default());
+    let (writer, reader) = tokio::io::duplex(16 * 1024);
+    let dump = pgbm_core::dump(&source_conn, &dump_opts, writer);
+    let restore = pgbm_core::restore(&target_conn, &restore_opts, BufReader::new(reader));
+    let (dumped, restored) = within_limit("dump piped into restore", async {
+        tokio::join!(dump, restore)
+    })
+    .await;
+    let dumped = dumped.unwrap_or_else(|e| panic!("dump failed: {e} ({e:?})"));
+    let restored = restored.unwrap_or_else(|e| panic!("restore failed: {e} ({e:?})"));
+    // One COPY block per table with data: as many written as loaded.
+    assert!(dumped.tables > 0, "{dumped:?}");
+    assert_eq!(dumped.tables, restored.copies, "{dumped:?} {restored:?}");
+    assert_same_database(source, &target, "data_edge: piped from dump into restore");
+}
