@@ -26,6 +26,7 @@ pub struct Cli {
 
 /// Options every command takes; they may appear before or after the command name.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print only errors (no warnings)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -55,9 +56,6 @@ pub struct DumpArgs {
     /// Database to dump: a name, a conninfo string or a URI (same as -d)
     #[arg(value_name = "DBNAME", conflicts_with = "dbname")]
     pub dbname_positional: Option<DbnameArg>,
-    /// Connection options.
-    #[command(flatten)]
-    pub conn: ConnArgs,
     /// Write the dump to FILE (atomically: FILE appears only once the dump is complete);
     /// default or `-`: stdout
     #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -107,6 +105,9 @@ pub struct DumpArgs {
     /// Print help
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,
+    /// Connection options (listed last in the help, as pg_dump does).
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 /// `pgbm restore`.
@@ -115,9 +116,6 @@ pub struct RestoreArgs {
     /// The script to run; `-` or absent: stdin
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Connection options.
-    #[command(flatten)]
-    pub conn: ConnArgs,
     /// Run the whole script in one transaction
     #[arg(short = '1', long)]
     pub single_transaction: bool,
@@ -130,10 +128,14 @@ pub struct RestoreArgs {
     /// Print help
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,
+    /// Connection options (listed last in the help, as pg_dump does).
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 /// Connection flags, as pg_dump and psql spell them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct ConnArgs {
     /// Database to connect to: a name, a conninfo string (`host=... dbname=...`) or a URI
     /// (`postgresql://...`); values in it win over -h/-p/-U
@@ -143,7 +145,7 @@ pub struct ConnArgs {
     #[arg(short = 'h', long, value_name = "HOSTNAME")]
     pub host: Option<String>,
     /// Server port
-    #[arg(short = 'p', long, value_name = "PORT")]
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     /// Role to connect as
     #[arg(short = 'U', long = "username", value_name = "NAME")]
@@ -164,10 +166,8 @@ impl DbnameArg {
     }
 
     /// Whether libpq would read this as a connection string rather than a name.
-    pub(crate) fn is_connection_string(&self) -> bool {
-        self.0.contains('=')
-            || self.0.starts_with("postgresql://")
-            || self.0.starts_with("postgres://")
+    fn is_connection_string(&self) -> bool {
+        pgbm_core::ConnOptions::is_connection_string(&self.0)
     }
 }
 
@@ -209,7 +209,9 @@ mod tests {
     #[test]
     fn dash_h_is_the_host_in_subcommands() {
         let cli = Cli::try_parse_from(["pgbm", "dump", "-h", "db.example", "-p", "5433"]).unwrap();
-        let Command::Dump(d) = cli.command else { panic!("not dump") };
+        let Command::Dump(d) = cli.command else {
+            panic!("not dump")
+        };
         assert_eq!(d.conn.host.as_deref(), Some("db.example"));
         assert_eq!(d.conn.port, Some(5433));
     }

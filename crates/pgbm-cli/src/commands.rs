@@ -33,7 +33,7 @@ pub enum Outcome {
 /// # Errors
 /// Whatever the core reports, and I/O errors of the output file.
 pub async fn dump(settings: DumpSettings, printer: Printer) -> Result<Outcome> {
-    tracing::info!("dumping {:?}", settings.conn);
+    tracing::info!("dumping {}", settings.conn.describe());
     let started = Instant::now();
     match &settings.output {
         Output::Stdout => {
@@ -80,7 +80,7 @@ where
 /// # Errors
 /// Whatever the core reports, and I/O errors opening the input.
 pub async fn restore(settings: RestoreSettings, printer: Printer) -> Result<Outcome> {
-    tracing::info!("restoring into {:?}", settings.conn);
+    tracing::info!("connecting to {}", settings.conn.describe());
     let started = Instant::now();
     let summary = match &settings.input {
         Input::Stdin => {

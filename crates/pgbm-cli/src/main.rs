@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod output;
 mod printer;
+mod redact;
 mod settings;
 
 use std::io::IsTerminal;
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            printer.error(&Error::internal(format!("cannot start the async runtime: {e}")));
+            printer.error(&Error::internal(format!(
+                "cannot start the async runtime: {e}"
+            )));
             return ExitCode::from(1);
         }
     };
@@ -109,8 +112,11 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
     );
     if is_error {
         // Same `pgbm: error: ...` prefix as every other error; plain text, since it
-        // may go to a log.
-        eprint!("pgbm: {}", err.render());
+        // may go to a log. clap echoes arguments, which may hold a password.
+        eprint!(
+            "pgbm: {}",
+            redact::redact_passwords(&err.render().to_string())
+        );
     } else {
         let _ = err.print();
     }

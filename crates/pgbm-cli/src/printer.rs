@@ -43,6 +43,7 @@ struct RestoreJson {
     statements: u64,
     copies: u64,
     copy_bytes: u64,
+    copy_rows: u64,
     elapsed_seconds: f64,
 }
 
@@ -85,9 +86,10 @@ impl Printer {
     pub fn restore_done(&self, summary: &RestoreSummary, elapsed: Duration) {
         if self.verbose > 0 && !self.quiet {
             eprintln!(
-                "pgbm: restored {} statements, {} COPY blocks ({}) in {:.1} s",
+                "pgbm: restored {} statements, {} COPY blocks ({} rows, {}) in {:.1} s",
                 summary.statements,
                 summary.copies,
+                summary.copy_rows,
                 human_bytes(summary.copy_bytes),
                 elapsed.as_secs_f64()
             );
@@ -98,6 +100,7 @@ impl Printer {
                 statements: summary.statements,
                 copies: summary.copies,
                 copy_bytes: summary.copy_bytes,
+                copy_rows: summary.copy_rows,
                 elapsed_seconds: elapsed.as_secs_f64(),
             });
         }
@@ -106,7 +109,9 @@ impl Printer {
     /// Prints `err` on stderr (even with `-q`: errors are never silent).
     pub fn error(&self, err: &Error) {
         // Ignore failures: if stderr is gone there is nowhere left to complain.
-        let _ = io::stderr().lock().write_all(render_error(err, self.verbose).as_bytes());
+        let _ = io::stderr()
+            .lock()
+            .write_all(render_error(err, self.verbose).as_bytes());
     }
 }
 
@@ -199,11 +204,14 @@ mod tests {
 
     #[test]
     fn restore_errors_show_line_and_statement() {
-        let e = Error::new(ErrorKind::Server, "relation \"nope\" does not exist (SQLSTATE 42P01)")
-            .with_location(ScriptLocation {
-                line: 12,
-                statement: "INSERT INTO nope\n  VALUES (1);".into(),
-            });
+        let e = Error::new(
+            ErrorKind::Server,
+            "relation \"nope\" does not exist (SQLSTATE 42P01)",
+        )
+        .with_location(ScriptLocation {
+            line: 12,
+            statement: "INSERT INTO nope\n  VALUES (1);".into(),
+        });
         assert_eq!(
             render_error(&e, 0),
             "pgbm: error: line 12: relation \"nope\" does not exist (SQLSTATE 42P01)\n  \

@@ -65,7 +65,9 @@ pub fn dump_settings(args: &DumpArgs) -> Result<DumpSettings> {
     options.exclude_schemas.clone_from(&args.exclude_schemas);
     options.tables.clone_from(&args.tables);
     options.exclude_tables.clone_from(&args.exclude_tables);
-    options.exclude_table_data.clone_from(&args.exclude_table_data);
+    options
+        .exclude_table_data
+        .clone_from(&args.exclude_table_data);
     options.schema_only = args.schema_only;
     options.data_only = args.data_only;
     options.no_owner = args.no_owner;
@@ -120,40 +122,39 @@ fn check_dump_flags(args: &DumpArgs) -> Result<()> {
         ));
     }
     if args.if_exists && !args.clean {
-        return Err(Error::usage("option --if-exists requires option -c/--clean"));
+        return Err(Error::usage(
+            "option --if-exists requires option -c/--clean",
+        ));
     }
     Ok(())
 }
 
-/// The connection options: environment, then `-h -p -U`, then the `-d` value.
-///
-/// INTERIM: written against the skeleton `ConnOptions` (public fields, no conninfo
-/// parser). Replaced by the libpq-compatible API once the `conn` branch is on main.
+/// The connection options, layered as pg_dump and psql do: the `PG*` environment,
+/// then `-h -p -U`, then the `-d` value (a conninfo string or URI in it wins over the
+/// flags, since libpq reads it last).
 fn conn_options(args: &ConnArgs, dbname: Option<&DbnameArg>) -> Result<ConnOptions> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let mut opts = ConnOptions::default();
-    opts.host = args.host.clone().or_else(|| env("PGHOST"));
-    opts.port = match (args.port, env("PGPORT")) {
-        (Some(port), _) => Some(port),
-        (None, Some(text)) => Some(
-            text.parse()
-                .map_err(|_| Error::usage(format!("PGPORT: invalid port number: {text:?}")))?,
-        ),
-        (None, None) => None,
-    };
-    opts.user = args.username.clone().or_else(|| env("PGUSER"));
-    if let Some(d) = dbname {
-        if d.is_connection_string() {
-            return Err(Error::usage(
-                "connection strings in -d are not supported by this build",
-            ));
-        }
-        opts.dbname = Some(d.as_str().to_string());
-    } else {
-        opts.dbname = env("PGDATABASE");
+    layer_conn_options(ConnOptions::from_env()?, args, dbname)
+}
+
+/// [`conn_options`] over a given environment layer (so tests do not depend on `PG*`).
+fn layer_conn_options(
+    env: ConnOptions,
+    args: &ConnArgs,
+    dbname: Option<&DbnameArg>,
+) -> Result<ConnOptions> {
+    let mut flags = ConnOptions::new();
+    if let Some(host) = &args.host {
+        flags.set_host(host);
     }
-    if let Some(pw) = env("PGPASSWORD") {
-        opts.set_password(pw);
+    if let Some(port) = args.port {
+        flags.set_port(port);
+    }
+    if let Some(user) = &args.username {
+        flags.set_user(user);
+    }
+    let mut opts = env.merge(flags);
+    if let Some(d) = dbname {
+        opts = opts.merge(ConnOptions::from_dbname_arg(d.as_str())?);
     }
     Ok(opts)
 }
@@ -164,6 +165,56 @@ mod tests {
     use crate::args::{Cli, Command};
     use clap::Parser;
     use pgbm_core::ErrorKind;
+
+    /// The connection options of a dump command line, ignoring the environment.
+    fn dump_conn(argv: &[&str]) -> ConnOptions {
+        let cli = Cli::try_parse_from(["pgbm", "dump"].iter().chain(argv)).unwrap();
+        let Command::Dump(args) = cli.command else {
+            panic!("not a dump command")
+        };
+        let dbname = args
+            .dbname_positional
+            .as_ref()
+            .or(args.conn.dbname.as_ref());
+        layer_conn_options(ConnOptions::new(), &args.conn, dbname).unwrap()
+    }
+
+    #[test]
+    fn environment_is_the_lowest_layer() {
+        let env =
+            ConnOptions::from_env_vars([("PGHOST", "envhost"), ("PGUSER", "envuser")]).unwrap();
+        let cli = Cli::try_parse_from(["pgbm", "dump", "-U", "flaguser", "db"]).unwrap();
+        let Command::Dump(args) = cli.command else {
+            panic!("not a dump command")
+        };
+        let opts = layer_conn_options(env, &args.conn, args.dbname_positional.as_ref()).unwrap();
+        assert_eq!(opts.describe(), "flaguser@envhost:5432/db");
+    }
+
+    #[test]
+    fn conninfo_in_dash_d_wins_over_flags() {
+        let c = dump_conn(&[
+            "-h",
+            "flaghost",
+            "-p",
+            "5999",
+            "-U",
+            "flaguser",
+            "-d",
+            "host=/sock dbname=app",
+        ]);
+        assert_eq!(c.describe(), "flaguser@/sock:5999/app");
+        let c = dump_conn(&["-h", "h", "-U", "u", "postgresql://other@h2:6000/db2"]);
+        assert_eq!(c.describe(), "other@h2:6000/db2");
+        let c = dump_conn(&["-h", "h", "-U", "u", "plain"]);
+        assert_eq!(c.describe(), "u@h:5432/plain");
+    }
+
+    #[test]
+    fn bad_conninfo_is_a_usage_error() {
+        let err = dump(&["-d", "host=x bogus=1"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+    }
 
     fn dump(argv: &[&str]) -> Result<DumpSettings> {
         let cli = Cli::try_parse_from(["pgbm", "dump"].iter().chain(argv)).unwrap();
@@ -198,8 +249,23 @@ mod tests {
     #[test]
     fn dump_flags_reach_the_options() {
         let s = dump(&[
-            "-n", "a", "-n", "b", "-N", "c", "-t", "t1", "-T", "t2", "--exclude-table-data",
-            "t3", "-O", "-x", "--no-comments", "-C", "--serializable-deferrable",
+            "-n",
+            "a",
+            "-n",
+            "b",
+            "-N",
+            "c",
+            "-t",
+            "t1",
+            "-T",
+            "t2",
+            "--exclude-table-data",
+            "t3",
+            "-O",
+            "-x",
+            "--no-comments",
+            "-C",
+            "--serializable-deferrable",
         ])
         .unwrap();
         let o = &s.options;
@@ -223,7 +289,10 @@ mod tests {
         );
         assert_eq!(restore(&[]).unwrap().input, Input::Stdin);
         assert_eq!(restore(&["-"]).unwrap().input, Input::Stdin);
-        assert_eq!(restore(&["x.sql"]).unwrap().input, Input::File("x.sql".into()));
+        assert_eq!(
+            restore(&["x.sql"]).unwrap().input,
+            Input::File("x.sql".into())
+        );
     }
 
     #[test]
