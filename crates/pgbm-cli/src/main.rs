@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pgbm_core::{Error, Result};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, GlobalArgs};
@@ -66,9 +67,12 @@ fn main() -> ExitCode {
 /// Runs `command`; `Ok(None)` if a signal came first. Dropping the command's future
 /// on a signal closes its connections and removes any temporary dump file.
 async fn run_until_signal(command: Command, printer: Printer) -> Result<Option<Outcome>> {
+    // Installed before the command starts, so that a signal can never find the
+    // default disposition (death without cleanup) once a temporary file exists.
+    let signals = Signals::install();
     tokio::select! {
         result = run(command, printer) => result.map(Some),
-        signal = shutdown_signal() => {
+        signal = signals.recv() => {
             tracing::warn!("interrupted by {signal}");
             Ok(None)
         }
@@ -85,19 +89,33 @@ async fn run(command: Command, printer: Printer) -> Result<Outcome> {
     }
 }
 
-/// Waits for SIGINT or SIGTERM and names it. If the handlers cannot be installed,
-/// never returns: the default disposition (death) is then still in force.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+/// Handlers for SIGINT and SIGTERM.
+struct Signals {
+    handlers: Option<(Signal, Signal)>,
+}
+
+impl Signals {
+    /// Installs the handlers; if that fails, the default disposition (death) stays.
+    fn install() -> Self {
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        if let Err(e) = &int.as_ref().and(term.as_ref()) {
+            tracing::warn!("cannot handle SIGINT/SIGTERM: {e}");
+        }
+        Signals {
+            handlers: int.ok().zip(term.ok()),
+        }
+    }
+
+    /// Waits for either signal and names it; never returns without handlers.
+    async fn recv(self) -> &'static str {
+        let Some((mut int, mut term)) = self.handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
     }
 }
 

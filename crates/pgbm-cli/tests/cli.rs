@@ -509,10 +509,11 @@ fn interrupted_dump_removes_its_temporary_file() {
         );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's builtin `kill`: no dependency on procps.
+    let kill = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
-        .expect("run kill");
+        .expect("run sh -c kill");
     assert!(kill.success());
     let out = child.wait_with_output().expect("wait for pgbm");
     assert_eq!(
