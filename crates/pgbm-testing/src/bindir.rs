@@ -11,7 +11,7 @@ pub const BINDIR_ENV: &str = "PGBM_PG_BINDIR";
 pub(crate) const SERVER_BINARIES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 
 /// Where Debian and Ubuntu install one directory per major version.
-const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
+pub(crate) const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 
 /// The directory holding the server binaries to test with.
 ///

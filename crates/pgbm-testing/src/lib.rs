@@ -21,12 +21,16 @@
 //!   and [`PgCluster::start_with`] start private clusters that stop when dropped.
 //! - [`PgCluster::fresh_db`] gives each test its own database ([`TestDb`]).
 //! - [`PgCluster::create_password_role`] makes roles that must log in with SCRAM or md5.
-//! - [`PgCluster::psql_file`] and [`PgCluster::pg_dump`] run the client tools of the same
-//!   installation, the oracles for pgbm's output.
+//! - [`PgCluster::shared_version`] starts one cluster per PostgreSQL major (13-18, from
+//!   `scripts/install-postgres.sh`); [`available_majors`], [`bindir_for`],
+//!   [`oracle_pg_dump`] and [`newest_pg_dump`] say what is installed (module `versions`).
+//! - [`PgCluster::psql_file`] and [`PgCluster::pg_dump`] run the client tools of the
+//!   server's own major, the oracles for pgbm's output; the `_with` variants run others.
 //!
-//! Binaries come from `PGBM_PG_BINDIR`, else the newest `/usr/lib/postgresql/*/bin`, else
-//! `pg_config --bindir` ([`find_bindir`]). Missing binaries are a test failure that says
-//! what to install, never a silent skip. When the tests run as root, `initdb`, `pg_ctl` and
+//! The shared cluster's binaries come from `PGBM_PG_BINDIR`, else the newest
+//! `/usr/lib/postgresql/*/bin`, else `pg_config --bindir` ([`find_bindir`]); the
+//! per-major ones from `$PGBM_PG_ROOT` (default `/opt/pgbm-pg`) and Debian's directories.
+//! Missing binaries are a test failure that says what to install, never a silent skip. When the tests run as root, `initdb`, `pg_ctl` and
 //! `postgres` run as the `postgres` user (or `nobody`), since PostgreSQL refuses root.
 //! See `docs/TESTING.md` for the full story.
 
@@ -39,12 +43,18 @@ mod names;
 mod port;
 mod privilege;
 mod tls;
+mod versions;
 mod watchdog;
 
 pub use auth::{PasswordAuth, PasswordRole};
 pub use bindir::{find_bindir, BINDIR_ENV};
 pub use cluster::{ClusterOptions, PgCluster};
 pub use db::TestDb;
+pub use versions::{
+    available_majors, bindir_for, client_tool, debian_bindir, installations, newest_pg_dump,
+    newest_tool, oracle_pg_dump, require_bindir, PgInstall, PgSource, DEFAULT_PG_ROOT,
+    INSTALL_HINT, PG_ROOT_ENV, SUPPORTED_MAJORS,
+};
 
 /// Environment variable that turns every [`skip_or_fail`] into a failure (CI sets it).
 pub const REQUIRE_ALL_ENV: &str = "PGBM_REQUIRE_ALL";

@@ -4,6 +4,7 @@ mod auth;
 mod cluster;
 mod tls;
 mod tools;
+mod versions;
 mod watchdog;
 
 use std::net::{Ipv4Addr, TcpStream};
