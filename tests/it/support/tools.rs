@@ -7,10 +7,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use pgbm_core::{ConnOptions, DumpOptions, RestoreOptions, RestoreSummary};
-use pgbm_testing::{PgCluster, TestDb};
+use pgbm_testing::TestDb;
 
 use super::dumptext::assert_same_dump;
-use super::Source;
+use super::{Server, Source};
 
 /// How long one pgbm dump or restore may take: generous for a loaded 2-core CI machine
 /// (the largest fixture dumps in well under a second).
@@ -68,16 +68,18 @@ pub async fn pgbm_restore_into(db: &TestDb, script: &str, what: &str) -> Restore
     .unwrap_or_else(|e| panic!("{what}: pgbm restore failed: {e} ({e:?})"))
 }
 
-/// Runs `script` into `db` with `psql -X -v ON_ERROR_STOP=1 -q -f`, as a user would
-/// restore a plain dump.
+/// Runs `script` into `db` on `server` with `psql -X -v ON_ERROR_STOP=1 -q -f`, as a
+/// user would restore a plain dump (psql of the server's major, else the newest).
 ///
 /// # Panics
 /// When psql fails or writes anything to stderr (a restore of a faithful dump of the
 /// fixtures prints no NOTICE or WARNING).
-pub fn psql_restore(db: &TestDb, script: &str, what: &str) {
+pub fn psql_restore(server: Server, db: &TestDb, script: &str, what: &str) {
     let mut file = tempfile::NamedTempFile::new().expect("creating a temporary file");
     std::io::Write::write_all(&mut file, script.as_bytes()).expect("writing the script");
-    let out = PgCluster::shared().psql_file(db, file.path());
+    let out = server
+        .cluster()
+        .psql_file_with(&server.psql(), db, file.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stderr.is_empty(),
@@ -89,6 +91,8 @@ pub fn psql_restore(db: &TestDb, script: &str, what: &str) {
 
 /// Panics unless `target`'s schema and data, as `pg_dump --schema-only` and
 /// `pg_dump --data-only` print them, equal `source`'s. `what` names the restore.
+/// `target` must be on the source's server; both are dumped by its judge
+/// ([`Server::judge_pg_dump`]).
 ///
 /// Plain dumps print rows in physical order and a restore loads them in dump order,
 /// so equal data dumps mean the same rows in the same order (and the same sequence
@@ -96,7 +100,10 @@ pub fn psql_restore(db: &TestDb, script: &str, what: &str) {
 pub fn assert_same_database(source: &Source, target: &TestDb, what: &str) {
     for args in [["--schema-only"], ["--data-only"]] {
         let expected = source.pg_dump(&args);
-        let actual = PgCluster::shared().pg_dump(target, args);
+        let server = source.server();
+        let actual = server
+            .cluster()
+            .pg_dump_with(&server.judge_pg_dump(), target, args);
         assert_same_dump(
             &format!("{what} ({})", args[0]),
             &format!("pg_dump {} of the source", args[0]),
