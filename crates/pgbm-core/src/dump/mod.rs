@@ -12,6 +12,7 @@
 mod catalog;
 mod emit;
 mod graph;
+mod kinds;
 mod model;
 mod render;
 mod select;
@@ -106,6 +107,7 @@ where
 
     let mut cat = catalog::Catalog::default();
     catalog::read_relations(&client, &mut cat).await?;
+    kinds::read(&client, server.version, &mut cat).await?;
     let sel = select::select(&client, opts, &cat).await?;
     select::check_supported(&client, &sel).await?;
     session::lock_tables(&client, &cat, &sel).await?;
