@@ -20,4 +20,4 @@ pub use dump::{
     SegmentStats, SegmentedDump, TocEntry,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use restore::{restore, RestoreOptions, RestoreSummary};
+pub use restore::{restore, restore_segmented, RestoreOptions, RestoreSummary, SegmentSource};
