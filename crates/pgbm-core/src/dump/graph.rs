@@ -37,6 +37,7 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
         ));
         table_obj.insert(i, id);
     }
+    super::kinds::add_objects(&mut g, catalog, sel);
     for t in &catalog.dummy_types {
         g.add(Graph::new_obj(
             ObjKind::DummyType,
@@ -284,7 +285,11 @@ fn add_boundaries(g: &mut Graph) {
     for id in 0..pre {
         let obj = &g.objs[id];
         match obj.kind {
-            ObjKind::Namespace | ObjKind::Table | ObjKind::AttrDef | ObjKind::DummyType => {
+            ObjKind::Namespace
+            | ObjKind::Type
+            | ObjKind::Table
+            | ObjKind::AttrDef
+            | ObjKind::DummyType => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {

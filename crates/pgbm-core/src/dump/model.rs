@@ -21,6 +21,8 @@ pub(crate) mod catalog_oid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjKind {
     Namespace,
+    /// A user-defined type (enum, composite, domain, range, base).
+    Type,
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
@@ -48,6 +50,7 @@ impl ObjKind {
     pub(crate) fn priority(self) -> u32 {
         match self {
             ObjKind::Namespace => 1,
+            ObjKind::Type => 6,
             ObjKind::Table => 20,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
@@ -74,12 +77,26 @@ pub(crate) enum Payload {
     None,
     Namespace(usize),
     Table(usize),
-    AttrDef { table: usize, col: usize },
-    Check { table: usize, check: usize },
-    Index { table: usize, index: usize },
-    Fk { table: usize, fk: usize },
+    AttrDef {
+        table: usize,
+        col: usize,
+    },
+    Check {
+        table: usize,
+        check: usize,
+    },
+    Index {
+        table: usize,
+        index: usize,
+    },
+    Fk {
+        table: usize,
+        fk: usize,
+    },
     ViewRule(usize),
     Data(usize),
+    /// An object of a kind group in [`super::kinds`].
+    Kind(super::kinds::KindPayload),
 }
 
 /// One node of the graph.

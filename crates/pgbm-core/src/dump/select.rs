@@ -198,7 +198,7 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS name, p.pronamespace AS nsp, NULL::oid AS rel \
           FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace, NULL \
-          FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'e', 'r', 'p') \
+          FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'r', 'p') \
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
         UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
                   ELSE 'partitioned table' END, c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
