@@ -78,7 +78,8 @@ async fn check(server: Server, fixture: &str, args: &[&str], set: fn(&mut DumpOp
     } else {
         args.join(" ")
     };
-    let what = format!("{server}, fixture {fixture}, mode {mode}");
+    let files = source.files().join(", ");
+    let what = format!("{server}, fixture {fixture} ({files}), mode {mode}");
     let actual = pgbm_dump_text(source.db(), &opts, &what).await;
     let expected = source.pg_dump(args);
     assert_same_dump(&what, &pg_dump, &expected, "pgbm", &actual);

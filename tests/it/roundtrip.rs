@@ -14,6 +14,7 @@ use pgbm_core::{DumpOptions, RestoreOptions};
 use pgbm_testing::PgCluster;
 use tokio::io::BufReader;
 
+use crate::support::fixtures::{fixture_files_up_to, ALL};
 use crate::support::tools::{pgbm_dump_text, pgbm_restore_into, psql_restore, within_limit};
 use crate::support::{assert_same_database, Server, Source};
 
@@ -38,7 +39,7 @@ per_server! {
 /// fresh database and with psql into another, and compares both with the source.
 async fn round_trip(server: Server, name: &str) {
     let source = Source::on(server, name).await;
-    let on = format!("{name} on {server}");
+    let on = format!("{name} ({}) on {server}", source.files().join(", "));
     let dump = pgbm_dump_text(source.db(), &DumpOptions::default(), &on).await;
     let cluster = server.cluster();
 
@@ -56,6 +57,25 @@ async fn round_trip(server: Server, name: &str) {
         source,
         &by_psql,
         &format!("{on}: pgbm's dump restored by psql"),
+    );
+}
+
+/// The `_icu` and `_lz4` fixture files load only on servers built with ICU and lz4
+/// (tests/fixtures/README.md). Debian's PostgreSQL 15, which the tests always have,
+/// has both, so every fixture file up to major 15 is loaded there (and those of newer
+/// majors on their own servers): no fixture file goes untested. This fails if the
+/// Debian build ever loses one of them.
+#[tokio::test]
+async fn debian15_loads_every_fixture_file_up_to_15() {
+    let source = Source::on(Server::Debian(15), ALL).await;
+    let missing: Vec<String> = fixture_files_up_to(15)
+        .into_iter()
+        .filter(|file| !source.files().contains(file))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "Debian's PostgreSQL 15 did not load {missing:?}: it lacks ICU or lz4, so these \
+         fixture files run on no server; install Debian's postgresql-15 (built with both)"
     );
 }
 

@@ -1,12 +1,19 @@
 //! The SQL fixture corpus (`tests/fixtures/*.sql`, see its README) and the source
 //! databases built from it.
 //!
+//! A fixture is an *area* (`columns`, `types`, ...): its base file `<area>.sql`, which
+//! loads on every supported server (PostgreSQL 13+), plus files holding what only some
+//! servers have: `<area>_pgNN.sql` (major NN or later), `<area>_icu.sql` (ICU
+//! collations) and `<area>_lz4.sql` (lz4 compression); see [`Needs`]. A server's
+//! fixture is the files it can load, so the same test covers more on newer servers
+//! (it is not a skip: every server loads the base file and all that applies to it).
+//!
 //! Each fixture is loaded once per test run and server ([`Server`]), on first use, into
 //! its own database; one more database ([`ALL`]) holds all of them. Tests only read these
-//! sources (dump them), so sharing them keeps the suite fast: 11 loads per server instead
-//! of one per test.
+//! sources (dump them), so sharing them keeps the suite fast: one load per fixture and
+//! server instead of one per test.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -18,12 +25,13 @@ use super::Server;
 /// The pseudo-fixture name for a database holding every fixture at once.
 pub const ALL: &str = "all";
 
-/// Defines, in the calling module, one `#[tokio::test]` per fixture file plus
+/// Defines, in the calling module, one `#[tokio::test]` per fixture area plus
 /// `all_fixtures` (every fixture in one database), each calling `$run(name).await` with
-/// the fixture's name (`"types"`, ..., or [`ALL`]).
+/// the area's name (`"types"`, ..., or [`ALL`]).
 ///
 /// The list of names lives only here; `one_test_per_fixture_file` fails when it and
-/// the files in `tests/fixtures/` disagree, so a new fixture cannot go untested.
+/// the areas of the files in `tests/fixtures/` disagree, so a new fixture cannot go
+/// untested.
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
@@ -68,21 +76,231 @@ fn fixture_files() -> Vec<String> {
     names
 }
 
-/// Panics unless `names` are exactly the fixture files (order aside).
+/// What a fixture file needs from the server, read from the suffixes of its name:
+/// `_pgNN` (major NN or later), `_icu`, `_lz4`, in any combination
+/// (`columns_pg15_icu`); the rest of the name is its area.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The lowest major that can load it (0: any).
+    pub min_major: u32,
+    /// ICU collations such as `"en-x-icu"` (the PyPI builds are configured without).
+    pub icu: bool,
+    /// `COMPRESSION lz4` (the npm builds are configured without).
+    pub lz4: bool,
+}
+
+/// Splits fixture file stem `stem` into its area and what it needs.
+fn parse_stem(stem: &str) -> (&str, Needs) {
+    let mut needs = Needs::default();
+    let mut area = stem;
+    loop {
+        if let Some(rest) = area.strip_suffix("_icu") {
+            needs.icu = true;
+            area = rest;
+        } else if let Some(rest) = area.strip_suffix("_lz4") {
+            needs.lz4 = true;
+            area = rest;
+        } else if let Some((rest, major)) = area
+            .rsplit_once("_pg")
+            .and_then(|(rest, m)| Some((rest, m.parse::<u32>().ok()?)))
+        {
+            needs.min_major = needs.min_major.max(major);
+            area = rest;
+        } else {
+            return (area, needs);
+        }
+    }
+}
+
+/// What a server offers, as far as fixtures care ([`Needs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server's major version.
+    pub major: u32,
+    /// ICU collations exist. Read from the catalog: initdb imports the ICU locales
+    /// (`"und-x-icu"`, `"en-x-icu"`, ...) only in a build with ICU. (Asking for any
+    /// collation of provider `i` is not enough: 16+ always has `"unicode"`.)
+    pub icu: bool,
+    /// `SET default_toast_compression = lz4` works (14+ built with lz4).
+    pub lz4: bool,
+}
+
+impl Capabilities {
+    /// Asks the server behind `client` (of major `major`) what it has.
+    ///
+    /// # Panics
+    /// When a catalog query fails.
+    pub async fn query(client: &tokio_postgres::Client, major: u32) -> Capabilities {
+        let icu: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_catalog.pg_collation \
+                 WHERE collprovider = 'i' AND collname = 'und-x-icu'",
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("looking for ICU collations: {}", pg_error(&e)))
+            .get(0);
+        // Fails on servers built without lz4, and on 13 (no such setting).
+        let lz4 = client
+            .batch_execute("SET default_toast_compression = lz4")
+            .await
+            .is_ok();
+        if lz4 {
+            client
+                .batch_execute("RESET default_toast_compression")
+                .await
+                .unwrap_or_else(|e| panic!("RESET default_toast_compression: {}", pg_error(&e)));
+        }
+        Capabilities {
+            major,
+            icu: icu > 0,
+            lz4,
+        }
+    }
+
+    /// Whether a file needing `needs` loads here.
+    pub fn allow(&self, needs: &Needs) -> bool {
+        self.major >= needs.min_major && (self.icu || !needs.icu) && (self.lz4 || !needs.lz4)
+    }
+}
+
+/// The files (stems) of fixture `name` (an area, or [`ALL`]) that a server with `caps`
+/// loads, in loading order: each area's base file first, then its extra files in name
+/// order (every file creates its own schema, so any order works).
+pub fn files_for(name: &str, caps: &Capabilities) -> Vec<String> {
+    let mut files: Vec<(String, bool, String)> = fixture_files()
+        .into_iter()
+        .filter_map(|stem| {
+            let (area, needs) = parse_stem(&stem);
+            let wanted = (name == ALL || area == name) && caps.allow(&needs);
+            wanted.then(|| (area.to_string(), area != stem, stem.clone()))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, _, stem)| stem).collect()
+}
+
+/// Every fixture file (stem) that needs at most major `major`, whatever else it needs.
+pub fn fixture_files_up_to(major: u32) -> Vec<String> {
+    fixture_files()
+        .into_iter()
+        .filter(|stem| parse_stem(stem).1.min_major <= major)
+        .collect()
+}
+
+/// Panics unless `names` are exactly the areas of the fixture files (order aside), and
+/// every area has its base file (which every server loads).
 pub fn assert_names_match_files(names: &[&str]) {
     let mut listed: Vec<&str> = names.to_vec();
     listed.sort_unstable();
+    let files = fixture_files();
+    let areas: BTreeSet<&str> = files.iter().map(|stem| parse_stem(stem).0).collect();
     assert_eq!(
         listed,
-        fixture_files(),
-        "the fixture_tests! macro (tests/it/support/fixtures.rs) must list every \
-         tests/fixtures/*.sql file, and only those"
+        areas.iter().copied().collect::<Vec<_>>(),
+        "the fixture_tests! macro (tests/it/support/fixtures.rs) must list the area of \
+         every tests/fixtures/*.sql file (its name without _pgNN, _icu and _lz4), and only \
+         those"
     );
+    for area in areas {
+        assert!(
+            files.iter().any(|stem| stem == area),
+            "fixture area {area} has no base file {area}.sql, which every server loads"
+        );
+    }
 }
 
-/// The SQL text of fixture `name`.
-fn fixture_sql(name: &str) -> String {
-    let path = fixtures_dir().join(format!("{name}.sql"));
+#[test]
+fn stems_split_into_area_and_needs() {
+    assert_eq!(parse_stem("types"), ("types", Needs::default()));
+    assert_eq!(parse_stem("data_edge"), ("data_edge", Needs::default()));
+    let pg15 = Needs {
+        min_major: 15,
+        ..Needs::default()
+    };
+    assert_eq!(
+        parse_stem("constraints_pg15"),
+        ("constraints", pg15.clone())
+    );
+    assert_eq!(
+        parse_stem("columns_pg16_icu"),
+        (
+            "columns",
+            Needs {
+                min_major: 16,
+                icu: true,
+                lz4: false
+            }
+        )
+    );
+    assert_eq!(
+        parse_stem("data_edge_lz4"),
+        (
+            "data_edge",
+            Needs {
+                lz4: true,
+                ..Needs::default()
+            }
+        )
+    );
+    // Not a tag: part of the area.
+    assert_eq!(parse_stem("types_pgx"), ("types_pgx", Needs::default()));
+    let old = Capabilities {
+        major: 13,
+        icu: true,
+        lz4: false,
+    };
+    assert!(!old.allow(&pg15));
+    assert!(old.allow(&Needs {
+        icu: true,
+        ..Needs::default()
+    }));
+    assert!(!old.allow(&Needs {
+        lz4: true,
+        ..Needs::default()
+    }));
+}
+
+#[test]
+fn servers_load_base_files_first_and_only_what_they_can() {
+    let servers = [
+        Capabilities {
+            major: 13,
+            icu: true,
+            lz4: false,
+        },
+        Capabilities {
+            major: 18,
+            icu: false,
+            lz4: true,
+        },
+    ];
+    for caps in servers {
+        let all = files_for(ALL, &caps);
+        for stem in fixture_files() {
+            let (area, needs) = parse_stem(&stem);
+            assert_eq!(
+                all.contains(&stem),
+                caps.allow(&needs),
+                "{stem} on {caps:?}"
+            );
+            let files = files_for(area, &caps);
+            assert_eq!(files[0], area, "base file first: {files:?}");
+            assert_eq!(
+                files.contains(&stem),
+                caps.allow(&needs),
+                "{stem} in {files:?}"
+            );
+        }
+    }
+    let v13 = servers[0];
+    assert!(files_for("columns", &v13).contains(&"columns_icu".to_string()));
+    assert!(!files_for("columns", &v13).contains(&"columns_pg14".to_string()));
+}
+
+/// The SQL text of fixture file `stem`.
+fn fixture_sql(stem: &str) -> String {
+    let path = fixtures_dir().join(format!("{stem}.sql"));
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
@@ -93,6 +311,7 @@ fn fixture_sql(name: &str) -> String {
 pub struct Source {
     server: Server,
     db: TestDb,
+    files: Vec<String>,
     /// `pg_dump` outputs by argument list: the source never changes, so each is
     /// computed once (several modules compare against the same dumps).
     dumps: Mutex<HashMap<Vec<String>, Arc<str>>>,
@@ -120,15 +339,15 @@ impl Source {
             .await
     }
 
-    /// Creates a fresh database on `server` and loads the fixture(s) `name` into it.
+    /// Creates a fresh database on `server` and loads the files of fixture `name` (or
+    /// of all fixtures) that the server can load into it ([`files_for`]).
     async fn load(server: Server, name: &str) -> Source {
-        let db = server.cluster().fresh_db(&format!("src_{name}"));
-        let files = if name == ALL {
-            fixture_files()
-        } else {
-            vec![name.to_string()]
-        };
+        let cluster = server.cluster();
+        let db = cluster.fresh_db(&format!("src_{name}"));
         let client = db.client().await;
+        let caps = Capabilities::query(&client, cluster.version()).await;
+        let files = files_for(name, &caps);
+        assert!(!files.is_empty(), "no fixture files for {name} on {server}");
         for file in &files {
             // The fixtures hold no psql meta-commands, so one simple-query batch runs
             // each of them exactly as `psql -f` would (see tests/fixtures/README.md).
@@ -143,8 +362,14 @@ impl Source {
         Source {
             server,
             db,
+            files,
             dumps: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The fixture files (stems) loaded into it, in loading order.
+    pub fn files(&self) -> &[String] {
+        &self.files
     }
 
     /// The database.

@@ -20,6 +20,9 @@ pub(crate) struct Namespace {
     pub owned_by_database_owner: bool,
     pub acl: Option<Vec<String>>,
     pub acl_default: Vec<String>,
+    /// `pg_init_privs.initprivs` (initdb's privileges on `public` before 15; extension
+    /// schemas), which pg_dump before 15 diffs the ACL against instead of `acl_default`.
+    pub init_privs: Option<Vec<String>>,
 }
 
 /// A `pg_class` row of a kind pg_dump reads (tables, views, sequences, ...).
@@ -84,9 +87,16 @@ pub(crate) struct Column {
     pub compression: u8,
     /// The default or generation expression, with the `pg_attrdef` oid.
     pub default: Option<(u32, String)>,
+    /// 18+: the valid NOT NULL constraint of the column in `pg_constraint` (oid,
+    /// name); then `not_null` says whether there is one (`attnotnull` is also true
+    /// for a NOT VALID one, which is read as a separate [`Check`] instead).
+    pub not_null_con: Option<(u32, String)>,
+    /// 18+: the NOT NULL constraint is NO INHERIT.
+    pub not_null_no_inherit: bool,
 }
 
-/// A CHECK constraint.
+/// A CHECK constraint, or (18+) a NOT VALID NOT NULL constraint, which pg_dump also
+/// dumps as a separate constraint after the data.
 #[derive(Debug, Clone)]
 pub(crate) struct Check {
     pub oid: u32,
@@ -94,6 +104,8 @@ pub(crate) struct Check {
     pub def: String,
     pub is_local: bool,
     pub validated: bool,
+    /// A NOT NULL constraint (`contype 'n'`), not a CHECK.
+    pub not_null: bool,
 }
 
 /// An index, possibly backing a PRIMARY KEY / UNIQUE / EXCLUDE constraint.
@@ -256,7 +268,10 @@ pub(crate) async fn read_relations(client: &Client, catalog: &mut Catalog) -> Re
 async fn read_namespaces(client: &Client, catalog: &mut Catalog) -> Result<()> {
     let sql = "SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, \
                n.nspowner = 6171 AS dbowner, n.nspacl::text[] AS acl, \
-               pg_catalog.acldefault('n', n.nspowner)::text[] AS acldefault \
+               pg_catalog.acldefault('n', n.nspowner)::text[] AS acldefault, \
+               (SELECT pip.initprivs::text[] FROM pg_catalog.pg_init_privs pip \
+                WHERE pip.objoid = n.oid AND pip.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass \
+                AND pip.objsubid = 0) AS initprivs \
                FROM pg_catalog.pg_namespace n ORDER BY n.oid";
     for row in query(client, "schemas", sql, &[]).await? {
         catalog.namespaces.push(Namespace {
@@ -266,6 +281,7 @@ async fn read_namespaces(client: &Client, catalog: &mut Catalog) -> Result<()> {
             owned_by_database_owner: row.get("dbowner"),
             acl: row.get("acl"),
             acl_default: text_array(&row, "acldefault"),
+            init_privs: row.get("initprivs"),
         });
     }
     Ok(())
@@ -427,7 +443,7 @@ pub(crate) async fn read_details(
         oids.iter().map(|&o| (o, RelDetails::default())).collect();
     read_columns(client, version, &oids, &mut details).await?;
     read_defaults(client, &oids, &mut details).await?;
-    read_checks(client, &oids, &mut details).await?;
+    read_checks(client, version, &oids, &mut details).await?;
     read_indexes(client, version, &oids, &mut details).await?;
     read_fks(client, &oids, &mut details).await?;
     read_views(client, catalog, wanted, &mut details).await?;
@@ -451,10 +467,28 @@ async fn read_columns(
     } else {
         "''::\"char\""
     };
+    // 18 catalogs NOT NULL constraints in pg_constraint, with names (pg_dump 18's
+    // getTableAttrs); NOT VALID ones are read with the CHECK constraints.
+    let (not_null, not_null_join) = if version >= 180000 {
+        (
+            "nn.oid IS NOT NULL AND nn.convalidated AS notnull, \
+             CASE WHEN nn.convalidated THEN nn.oid END AS notnull_oid, \
+             CASE WHEN nn.convalidated THEN nn.conname END AS notnull_name, \
+             COALESCE(nn.connoinherit, false) AS notnull_noinherit",
+            "LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid \
+             AND nn.contype = 'n' AND nn.conkey = ARRAY[a.attnum]",
+        )
+    } else {
+        (
+            "a.attnotnull AS notnull, NULL::pg_catalog.oid AS notnull_oid, \
+             NULL::pg_catalog.name AS notnull_name, false AS notnull_noinherit",
+            "",
+        )
+    };
     let sql = format!(
         "SELECT a.attrelid, a.attnum::int4 AS attnum, a.attname, \
          pg_catalog.format_type(a.atttypid, a.atttypmod) AS typname, \
-         a.attstattarget::int4 AS attstattarget, a.attstorage, t.typstorage, a.attnotnull, \
+         a.attstattarget::int4 AS attstattarget, a.attstorage, t.typstorage, {not_null}, \
          a.attisdropped, a.attislocal, \
          pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions, \
          CASE WHEN a.attcollation <> t.typcollation THEN \
@@ -464,21 +498,24 @@ async fn read_columns(
          a.attidentity, a.attgenerated, {compression} AS attcompression \
          FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS src(tbloid) \
          JOIN pg_catalog.pg_attribute a ON a.attrelid = src.tbloid \
-         LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid {not_null_join} \
          WHERE a.attnum > 0 ORDER BY a.attrelid, a.attnum"
     );
     for row in query(client, "columns", &sql, oids).await? {
-        let target: i32 = row.get("attstattarget");
+        let not_null_oid: Option<u32> = row.get("notnull_oid");
+        let not_null_name: Option<String> = row.get("notnull_name");
+        // NULL (17+) and -1 (before 17) both mean "the default target".
+        let target: Option<i32> = row.get("attstattarget");
         let col = Column {
             num: row.get("attnum"),
             name: row.get("attname"),
             type_name: row.get::<_, Option<String>>("typname").unwrap_or_default(),
-            stat_target: (target >= 0).then_some(target),
+            stat_target: target.filter(|t| *t >= 0),
             storage: byte(&row, "attstorage"),
             type_storage: row
                 .get::<_, Option<i8>>("typstorage")
                 .map_or(0, |v| v as u8),
-            not_null: row.get("attnotnull"),
+            not_null: row.get("notnull"),
             dropped: row.get("attisdropped"),
             is_local: row.get("attislocal"),
             options: row
@@ -489,6 +526,8 @@ async fn read_columns(
             generated: byte(&row, "attgenerated"),
             compression: byte(&row, "attcompression"),
             default: None,
+            not_null_con: not_null_oid.zip(not_null_name),
+            not_null_no_inherit: row.get("notnull_noinherit"),
         };
         if let Some(d) = details.get_mut(&oid(&row, "attrelid")) {
             d.columns.push(col);
@@ -521,16 +560,24 @@ async fn read_defaults(
 
 async fn read_checks(
     client: &Client,
+    version: i32,
     oids: &[u32],
     details: &mut HashMap<u32, RelDetails>,
 ) -> Result<()> {
-    let sql =
+    // 18+: NOT VALID NOT NULL constraints are dumped like NOT VALID CHECKs.
+    let kinds = if version >= 180000 {
+        "(c.contype = 'c' OR (c.contype = 'n' AND NOT c.convalidated))"
+    } else {
+        "c.contype = 'c'"
+    };
+    let sql = format!(
         "SELECT c.oid, c.conrelid, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS consrc, \
-               c.conislocal, c.convalidated \
-               FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS src(tbloid) \
-               JOIN pg_catalog.pg_constraint c ON c.conrelid = src.tbloid \
-               WHERE c.contype = 'c' ORDER BY c.conrelid, c.conname";
-    for row in query(client, "check constraints", sql, oids).await? {
+         c.conislocal, c.convalidated, c.contype = 'n' AS notnull \
+         FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS src(tbloid) \
+         JOIN pg_catalog.pg_constraint c ON c.conrelid = src.tbloid \
+         WHERE {kinds} ORDER BY c.conrelid, c.conname"
+    );
+    for row in query(client, "check constraints", &sql, oids).await? {
         if let Some(d) = details.get_mut(&oid(&row, "conrelid")) {
             d.checks.push(Check {
                 oid: oid(&row, "oid"),
@@ -538,6 +585,7 @@ async fn read_checks(
                 def: row.get("consrc"),
                 is_local: row.get("conislocal"),
                 validated: row.get("convalidated"),
+                not_null: row.get("notnull"),
             });
         }
     }

@@ -307,6 +307,9 @@ impl Emitter<'_> {
         let q = quote_ident(&ns.name);
         // pg_dump treats `public` as pre-existing unless it was named with -n.
         let is_public = ns.name == "public" && self.opts.schemas.is_empty();
+        if is_public && self.version < 150000 {
+            return self.public_namespace_before_15(ns, &q);
+        }
         let omit_definition = is_public && ns.owned_by_database_owner;
         if !omit_definition {
             let mut e = Entry::new(ns.name.clone(), "SCHEMA", None, &ns.owner);
@@ -346,6 +349,27 @@ impl Emitter<'_> {
             self.acl(&target, acl, &base, format!("SCHEMA {q}"))?;
         }
         Ok(())
+    }
+
+    /// `public` as pg_dump before 15 dumps it (`selectDumpableNamespace` gives it only
+    /// the ACL component): no definition, owner or comment, and its ACL diffed against
+    /// initdb's privileges from `pg_init_privs` (`{postgres=UC/postgres,=UC/postgres}`
+    /// on a fresh database), or `acldefault` when there are none.
+    fn public_namespace_before_15(
+        &mut self,
+        ns: &super::catalog::Namespace,
+        q: &str,
+    ) -> Result<()> {
+        let Some(acl) = &ns.acl else { return Ok(()) };
+        let base = ns.init_privs.as_ref().unwrap_or(&ns.acl_default);
+        let target = AclTarget {
+            kind: "SCHEMA",
+            name: q,
+            subname: None,
+            namespace: None,
+            owner: Some(&ns.owner),
+        };
+        self.acl(&target, acl, base, format!("SCHEMA {q}"))
     }
 
     fn relation(&mut self, i: usize) -> Result<()> {
@@ -464,6 +488,13 @@ impl Emitter<'_> {
                 self.push(e);
             }
         }
+        // 18+: comments on NOT NULL constraints (pg_dump 18 prints them after the
+        // column comments; NOT VALID ones come with their separate entry).
+        for col in &d.columns {
+            if let Some((oid, name)) = &col.not_null_con {
+                self.constraint_comment(rel, *oid, name);
+            }
+        }
         // Comments on CHECK constraints written inside CREATE TABLE.
         for (k, check) in d.checks.iter().enumerate() {
             if check.is_local && !self.separate_checks.contains(&(i, k)) {
@@ -471,6 +502,31 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The NOT NULL clause of `col` in CREATE TABLE, with its leading space (empty when
+    /// the column has no valid NOT NULL constraint). From 18 on, constraints have names:
+    /// pg_dump 18 (`determineNotNullFlags`) prints `CONSTRAINT name NOT NULL` unless the
+    /// name is the default `<table>_<column>_not_null` (compared untruncated, as pg_dump
+    /// does) and the constraint has no comment, then ` NO INHERIT` when set.
+    fn not_null_clause(&self, rel: &Relation, col: &Column) -> String {
+        if !col.not_null {
+            return String::new();
+        }
+        let named = col.not_null_con.as_ref().filter(|(oid, name)| {
+            let commented = self
+                .comment_of(super::model::catalog_oid::PG_CONSTRAINT, *oid, 0)
+                .is_some();
+            commented || *name != format!("{}_{}_not_null", rel.name, col.name)
+        });
+        let mut s = match named {
+            Some((_, name)) => format!(" CONSTRAINT {} NOT NULL", quote_ident(name)),
+            None => " NOT NULL".to_string(),
+        };
+        if col.not_null_no_inherit {
+            s.push_str(" NO INHERIT");
+        }
+        s
     }
 
     fn constraint_comment(&mut self, rel: &Relation, con_oid: u32, con_name: &str) {
@@ -519,7 +575,11 @@ impl Emitter<'_> {
             for (c, col) in d.columns.iter().enumerate() {
                 if !col.dropped && col.is_local {
                     let inline_default = !self.separate_defaults.contains(&(i, c));
-                    items.push(column_sql(col, inline_default));
+                    items.push(column_sql(
+                        col,
+                        inline_default,
+                        &self.not_null_clause(rel, col),
+                    ));
                 }
             }
             let inline = |(k, c): &(usize, &super::catalog::Check)| {
@@ -606,8 +666,10 @@ impl Emitter<'_> {
                 qualified(&owner.schema, &owner.name),
                 quote_ident(&column.name)
             ));
-            // The sequence's persistence is only stated when it differs from the table's.
-            if rel.persistence != owner.persistence {
+            // The sequence's persistence is only stated when it differs from the table's
+            // (pg_dump 15+; before 15 sequences are always logged, and pg_dump 14 never
+            // says so even for an unlogged table's identity).
+            if self.version >= 150000 && rel.persistence != owner.persistence {
                 s.push_str(if rel.persistence == b'u' {
                     "    UNLOGGED\n"
                 } else {
@@ -736,9 +798,15 @@ impl Emitter<'_> {
         }
         let qrel = qualified(&rel.schema, &rel.name);
         let qc = quote_ident(&c.name);
+        // 18+: a NOT VALID NOT NULL constraint is a plain "CONSTRAINT".
+        let desc = if c.not_null {
+            "CONSTRAINT"
+        } else {
+            "CHECK CONSTRAINT"
+        };
         let mut e = Entry::new(
             format!("{} {}", rel.name, c.name),
-            "CHECK CONSTRAINT",
+            desc,
             Some(&rel.schema),
             &rel.owner,
         );
@@ -944,19 +1012,19 @@ impl Emitter<'_> {
     }
 }
 
-/// A column inside CREATE TABLE.
-fn column_sql(col: &Column, inline_default: bool) -> String {
+/// A column inside CREATE TABLE; `not_null` is its NOT NULL clause (empty for none,
+/// see [`Emitter::not_null_clause`]).
+fn column_sql(col: &Column, inline_default: bool, not_null: &str) -> String {
     let mut s = format!("{} {}", quote_ident(&col.name), col.type_name);
     if let Some((_, expr)) = col.default.as_ref().filter(|_| inline_default) {
-        if col.generated == b's' {
-            s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
-        } else {
-            s.push_str(&format!(" DEFAULT {expr}"));
+        match col.generated {
+            b's' => s.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED")),
+            // 18+: virtual generated columns.
+            b'v' => s.push_str(&format!(" GENERATED ALWAYS AS ({expr})")),
+            _ => s.push_str(&format!(" DEFAULT {expr}")),
         }
     }
-    if col.not_null {
-        s.push_str(" NOT NULL");
-    }
+    s.push_str(not_null);
     if let Some(coll) = &col.collation {
         s.push_str(&format!(" COLLATE {coll}"));
     }

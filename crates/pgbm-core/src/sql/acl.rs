@@ -20,6 +20,11 @@
 //!    … `RESET SESSION AUTHORIZATION;`.
 //! 3. The owner's grants to itself come right after the REVOKEs, before all other
 //!    grants, so that revoking and re-granting the owner's privileges stays valid.
+//!
+//! pg_dump before 15 (for servers before 15) had the server compute the items to revoke
+//! and to grant (`buildACLQueries`: the ACL, or `acldefault` when NULL, minus the base,
+//! and the reverse, each in array order) and printed the grants in ACL order: the same
+//! commands as above without step 3. `server_version_num` selects the variant.
 
 use super::quote::quote_ident;
 use crate::error::{Error, Result};
@@ -154,9 +159,12 @@ fn build(
     for item in base_acls.iter().filter(|item| !acls.contains(item)) {
         first.push_str(&builder.revoke(item)?);
     }
+    // pg_dump 15+ moves the owner's grants to itself before all others; before 15 the
+    // server computed what to grant (`buildACLQueries`) and pg_dump kept ACL order.
+    let hoist_own_grants = server_version_num >= 150_000;
     for item in acls.iter().filter(|item| !base_acls.contains(item)) {
         let (own_grant, sql) = builder.grant(item)?;
-        if own_grant {
+        if own_grant && hoist_own_grants {
             first.push_str(&sql);
         } else {
             second.push_str(&sql);

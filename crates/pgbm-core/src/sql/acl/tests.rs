@@ -619,6 +619,36 @@ RESET SESSION AUTHORIZATION;
         .starts_with("SET SESSION AUTHORIZATION postgres;\n"));
 }
 
+/// pg_dump 14 (servers before 15) keeps ACL order: the owner's re-grant stays last.
+/// From pg_dump 14.23 on a 14.23 server (`privileges.bob_table` of the fixtures).
+#[test]
+fn before_15_own_grants_keep_acl_order() {
+    let bob_table = Case {
+        owner: Some("pgbm_bob"),
+        namespace: Some("privileges"),
+        ..case(
+            "TABLE",
+            "bob_table",
+            &[
+                "pgbm_alice=r/pgbm_bob",
+                "pgbm_carol=r/pgbm_bob",
+                "pgbm_bob=r/pgbm_bob",
+            ],
+            &["pgbm_bob=arwdDxt/pgbm_bob"],
+            "REVOKE ALL ON TABLE privileges.bob_table FROM pgbm_bob;
+GRANT SELECT ON TABLE privileges.bob_table TO pgbm_alice;
+GRANT SELECT ON TABLE privileges.bob_table TO pgbm_carol;
+GRANT SELECT ON TABLE privileges.bob_table TO pgbm_bob;
+",
+        )
+    };
+    assert_eq!(run(&bob_table, 140_023).unwrap(), bob_table.want);
+    // 15 moves the owner's grant first.
+    assert!(run(&bob_table, PG15)
+        .unwrap()
+        .starts_with("REVOKE ALL ON TABLE privileges.bob_table FROM pgbm_bob;\nGRANT SELECT ON TABLE privileges.bob_table TO pgbm_bob;\n"));
+}
+
 #[test]
 fn maintain_counts_from_17_on() {
     let full = &["postgres=arwdDxtm/postgres", "alice=arwdDxtm/postgres"];
