@@ -142,3 +142,50 @@ fn check_oracle(server: Server) -> Result<String, String> {
     }
     Ok(format!("pg_dump {version}"))
 }
+
+/// `--create` of a database whose locale provider is not libc, as pg_dump of the
+/// server's major writes it: the provider's locale goes into CREATE DATABASE as
+/// `BUILTIN_LOCALE` (17+) or `ICU_LOCALE` (15+). `options` are the CREATE DATABASE
+/// options the source database is made with.
+async fn check_locale_provider(server: Server, options: &str) {
+    let pg_dump = oracle_version(server);
+    let cluster = server.cluster();
+    let admin = cluster.fresh_db("locale");
+    let name = format!("{}_provider", admin.name());
+    admin
+        .execute_sql(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 {options}"
+        ))
+        .await;
+    let db = cluster.db(&name);
+    let mut opts = DumpOptions::default();
+    opts.create = true;
+    let what = format!("{server}, a database made with {options}, mode --create");
+    let actual = pgbm_dump_text(&db, &opts, &what).await;
+    let expected = cluster.pg_dump_with(&server.judge_pg_dump(), &db, ["--create"]);
+    assert_same_dump(&what, &pg_dump, &expected, "pgbm", &actual);
+}
+
+#[tokio::test]
+async fn create_with_builtin_locale_v17() {
+    check_locale_provider(
+        Server::Major(17),
+        "LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn create_with_builtin_locale_v18() {
+    check_locale_provider(
+        Server::Major(18),
+        "LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'",
+    )
+    .await;
+}
+
+/// ICU needs a server built with it: Debian's 15 (the PyPI builds of 15-18 lack it).
+#[tokio::test]
+async fn create_with_icu_locale_debian15() {
+    check_locale_provider(Server::Debian(15), "LOCALE_PROVIDER icu ICU_LOCALE 'und'").await;
+}

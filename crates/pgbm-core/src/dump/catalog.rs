@@ -135,6 +135,8 @@ pub(crate) struct IndexConstraint {
     pub deferrable: bool,
     pub deferred: bool,
     pub def: String,
+    /// 18+: `conperiod`, the last key column is `WITHOUT OVERLAPS`.
+    pub period: bool,
 }
 
 /// A FOREIGN KEY constraint.
@@ -196,7 +198,11 @@ pub(crate) struct Database {
     pub collate: String,
     pub ctype: String,
     pub locale_provider: u8,
+    /// The provider's locale (`datlocale`, 15-16 `daticulocale`): `ICU_LOCALE` or, for
+    /// the builtin provider (17+), `BUILTIN_LOCALE`.
     pub icu_locale: Option<String>,
+    /// 16+: `daticurules` (`ICU_RULES`).
+    pub icu_rules: Option<String>,
     pub tablespace: String,
     pub conn_limit: i32,
     pub is_template: bool,
@@ -603,13 +609,18 @@ async fn read_indexes(
     } else {
         "false"
     };
+    let period = if version >= 180000 {
+        "c.conperiod"
+    } else {
+        "false"
+    };
     let sql = format!(
         "SELECT t.oid, i.indrelid, t.relname AS indexname, \
          pg_catalog.pg_get_indexdef(i.indexrelid) AS indexdef, \
          i.indnkeyatts::int4 AS indnkeyatts, i.indkey::int2[] AS indkey, i.indisclustered, \
          i.indisreplident, {nnd} AS indnullsnotdistinct, \
          c.oid AS conoid, c.contype, c.conname, c.condeferrable, c.condeferred, \
-         pg_catalog.pg_get_constraintdef(c.oid, false) AS condef, \
+         pg_catalog.pg_get_constraintdef(c.oid, false) AS condef, {period} AS conperiod, \
          COALESCE((SELECT spcname FROM pg_catalog.pg_tablespace s WHERE s.oid = t.reltablespace), '') AS tablespace, \
          t.reloptions::text[] AS indreloptions, \
          (SELECT pg_catalog.array_agg(attnum::int4 ORDER BY attnum) FROM pg_catalog.pg_attribute \
@@ -637,6 +648,7 @@ async fn read_indexes(
             deferrable: row.get("condeferrable"),
             deferred: row.get("condeferred"),
             def: row.get("condef"),
+            period: row.get::<_, Option<bool>>("conperiod").unwrap_or(false),
         });
         let cols: Vec<i32> = row
             .get::<_, Option<Vec<i32>>>("statcols")
@@ -801,20 +813,22 @@ async fn read_column_acls(
 /// Reads the current database's properties (for `--create`).
 pub(crate) async fn read_database(client: &Client, version: i32) -> Result<Database> {
     let (provider, icu) = if version >= 170000 {
-        (
-            "d.datlocprovider",
-            "CASE WHEN d.datlocprovider = 'i' THEN d.datlocale END",
-        )
+        ("d.datlocprovider", "d.datlocale")
     } else if version >= 150000 {
         ("d.datlocprovider", "d.daticulocale")
     } else {
         ("'c'::\"char\"", "NULL::text")
     };
+    let icu_rules = if version >= 160000 {
+        "d.daticurules"
+    } else {
+        "NULL::text"
+    };
     let sql = format!(
         "SELECT d.oid, d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner, \
          pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, \
          d.datcollate::text AS datcollate, d.datctype::text AS datctype, {provider} AS provider, \
-         {icu} AS iculocale, \
+         {icu} AS iculocale, {icu_rules} AS icurules, \
          (SELECT spcname FROM pg_catalog.pg_tablespace t WHERE t.oid = d.dattablespace) AS tablespace, \
          d.datconnlimit, d.datistemplate, d.datacl::text[] AS acl, \
          pg_catalog.acldefault('d', d.datdba)::text[] AS acldefault, \
@@ -845,6 +859,7 @@ pub(crate) async fn read_database(client: &Client, version: i32) -> Result<Datab
         ctype: row.get("datctype"),
         locale_provider: byte(&row, "provider"),
         icu_locale: row.get("iculocale"),
+        icu_rules: row.get("icurules"),
         tablespace: row
             .get::<_, Option<String>>("tablespace")
             .unwrap_or_default(),

@@ -238,8 +238,16 @@ impl Emitter<'_> {
                 create.push_str(&format!(" LC_CTYPE = {}", quote_literal(&db.ctype)));
             }
         }
-        if let Some(icu) = &db.icu_locale {
-            create.push_str(&format!(" ICU_LOCALE = {}", quote_literal(icu)));
+        if let Some(locale) = &db.icu_locale {
+            let keyword = if db.locale_provider == b'b' {
+                "BUILTIN_LOCALE"
+            } else {
+                "ICU_LOCALE"
+            };
+            create.push_str(&format!(" {keyword} = {}", quote_literal(locale)));
+        }
+        if let Some(rules) = &db.icu_rules {
+            create.push_str(&format!(" ICU_RULES = {}", quote_literal(rules)));
         }
         if !db.tablespace.is_empty() && db.tablespace != "pg_default" {
             create.push_str(&format!(" TABLESPACE = {}", quote_ident(&db.tablespace)));
@@ -847,6 +855,9 @@ impl Emitter<'_> {
             };
             let keys: Vec<String> = idx.keys[..idx.key_atts].iter().map(name_of).collect();
             s.push_str(&format!(" ({}", keys.join(", ")));
+            if con.period {
+                s.push_str(" WITHOUT OVERLAPS");
+            }
             if idx.key_atts < idx.keys.len() {
                 let incl: Vec<String> = idx.keys[idx.key_atts..].iter().map(name_of).collect();
                 s.push_str(&format!(") INCLUDE ({}", incl.join(", ")));
