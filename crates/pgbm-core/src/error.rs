@@ -38,6 +38,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A bug or an impossible state inside pgbm.
     Internal,
+    /// The object asked for (a backup, a file in a repository) does not exist.
+    NotFound,
 }
 
 impl ErrorKind {
@@ -53,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Script => 7,
             ErrorKind::Io => 8,
             ErrorKind::Unsupported => 9,
+            ErrorKind::NotFound => 12,
         }
     }
 }
@@ -239,6 +242,7 @@ mod tests {
             ErrorKind::Io,
             ErrorKind::Unsupported,
             ErrorKind::Internal,
+            ErrorKind::NotFound,
         ];
         let mut codes: Vec<i32> = kinds.iter().map(|k| k.exit_code()).collect();
         codes.sort_unstable();
