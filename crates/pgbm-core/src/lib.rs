@@ -13,6 +13,7 @@ pub mod error;
 pub mod restore;
 pub mod script;
 pub mod sql;
+pub mod storage;
 
 pub use conn::ConnOptions;
 pub use dump::{dump, DumpOptions, DumpSummary};
