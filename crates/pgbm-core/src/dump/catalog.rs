@@ -171,6 +171,7 @@ pub(crate) struct Depend {
     pub objid: u32,
     pub refclassid: u32,
     pub refobjid: u32,
+    pub deptype: u8,
 }
 
 /// The database itself, for `--create`.
@@ -339,12 +340,15 @@ async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
 }
 
 async fn read_dummy_types(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    // Row types of relations and array types, outside the system schemas: never
-    // dumped, but objects may depend on them.
+    // Row types of relations, array types and (14+) multirange types, outside the
+    // system schemas: never dumped, but objects may depend on them. An array type is
+    // its element type's `typarray` (pg_dump's test; a base type may have an element
+    // type without being an array).
     let sql = "SELECT t.oid, t.typname, n.nspname FROM pg_catalog.pg_type t \
                JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
                WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' \
-               AND (t.typrelid <> 0 OR (t.typelem <> 0 AND t.typlen = -1)) \
+               AND (t.typrelid <> 0 OR t.typtype = 'm' OR EXISTS (SELECT 1 FROM pg_catalog.pg_type e \
+                    WHERE e.oid = t.typelem AND e.typarray = t.oid)) \
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c') \
                ORDER BY t.oid";
     for row in query(client, "types", sql, &[]).await? {
@@ -358,7 +362,7 @@ async fn read_dummy_types(client: &Client, catalog: &mut Catalog) -> Result<()> 
 }
 
 async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend \
+    let sql = "SELECT classid, objid, refclassid, refobjid, deptype FROM pg_catalog.pg_depend \
                WHERE deptype <> 'p' AND deptype <> 'e' ORDER BY 1, 2";
     for row in query(client, "dependencies", sql, &[]).await? {
         catalog.depends.push(Depend {
@@ -366,6 +370,7 @@ async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
             objid: oid(&row, "objid"),
             refclassid: oid(&row, "refclassid"),
             refobjid: oid(&row, "refobjid"),
+            deptype: byte(&row, "deptype"),
         });
     }
     let sql = "SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'";

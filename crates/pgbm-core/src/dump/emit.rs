@@ -57,6 +57,9 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
+    /// written as their own entry rather than inside CREATE DOMAIN).
+    pub separate_objs: HashSet<(u32, u32)>,
 }
 
 impl Entry {
@@ -107,8 +110,10 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
+        e.separate_objs.insert(obj.cat);
         match obj.payload {
             Payload::AttrDef { table, col } => {
                 e.separate_defaults.insert((table, col));

@@ -21,8 +21,11 @@ pub(crate) mod catalog_oid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjKind {
     Namespace,
-    /// A user-defined type (enum, composite, domain, range, base).
+    Collation,
+    /// A user-defined type (enum, composite, domain, range, base), or the shell type
+    /// written ahead of a base or range type's functions.
     Type,
+    Conversion,
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
@@ -50,7 +53,9 @@ impl ObjKind {
     pub(crate) fn priority(self) -> u32 {
         match self {
             ObjKind::Namespace => 1,
+            ObjKind::Collation => 3,
             ObjKind::Type => 6,
+            ObjKind::Conversion => 13,
             ObjKind::Table => 20,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
@@ -121,8 +126,13 @@ pub(crate) struct Obj {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Tiebreak {
     None,
+    /// A shell type, which follows the type of the same name (pg_dump compares object
+    /// types before anything else).
+    ShellType,
     /// Column number of a default.
     AttNum(i32),
+    /// Owning domain of a domain constraint (these sort before table constraints).
+    Domain(String),
     /// Owning table of a constraint or rule.
     Table(String),
 }

@@ -196,13 +196,11 @@ pub(crate) async fn select(
 pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<()> {
     let sql = "SELECT kind, name, nsp, rel FROM ( \
         SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS name, p.pronamespace AS nsp, NULL::oid AS rel \
-          FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 \
-        UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace, NULL \
-          FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'r', 'p') \
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
-        UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
+          FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+            WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'i') \
+        UNION ALL SELECT CASE c.relkind WHEN 'f' THEN 'foreign table' \
                   ELSE 'partitioned table' END, c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'f', 'p') OR c.relispartition) \
+          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('f', 'p') OR c.relispartition) \
         UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
           FROM pg_catalog.pg_inherits i \
         UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
@@ -215,8 +213,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_policy p \
         UNION ALL SELECT 'extended statistics', s.stxname, s.stxnamespace, s.stxrelid \
           FROM pg_catalog.pg_statistic_ext s \
-        UNION ALL SELECT 'collation', c.collname, c.collnamespace, NULL FROM pg_catalog.pg_collation c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'conversion', c.conname, c.connamespace, NULL FROM pg_catalog.pg_conversion c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'operator', o.oid::pg_catalog.regoperator::text, o.oprnamespace, NULL FROM pg_catalog.pg_operator o WHERE o.oid >= 16384 \
         UNION ALL SELECT 'operator class', o.opcname, o.opcnamespace, NULL FROM pg_catalog.pg_opclass o WHERE o.oid >= 16384 \
         UNION ALL SELECT 'operator family', o.opfname, o.opfnamespace, NULL FROM pg_catalog.pg_opfamily o WHERE o.oid >= 16384 \
@@ -229,7 +225,8 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'publication', p.pubname, NULL, NULL FROM pg_catalog.pg_publication p \
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
         UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL, NULL \
-          FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 \
+          FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+            WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i') \
         UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \
         UNION ALL SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_catalog.pg_foreign_server s \
         UNION ALL SELECT 'language', l.lanname, NULL, NULL FROM pg_catalog.pg_language l WHERE l.oid >= 16384 \

@@ -199,6 +199,11 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
+    // Loops of the kinds in `super::kinds` (a type and its functions, a domain and
+    // its constraints), repaired the way pg_dump repairs them.
+    if super::kinds::repair_loop(graph, lp) {
+        return Ok(());
+    }
     if lp.len() == 1 && kind(lp[0]) == ObjKind::Table {
         // A table depending on itself (column-level dependencies): ignore.
         graph.remove_dep(lp[0], lp[0]);

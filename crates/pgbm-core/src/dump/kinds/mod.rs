@@ -16,41 +16,53 @@
 
 use super::catalog::Catalog;
 use super::emit::Emitter;
-use super::model::{Graph, Obj};
+use super::model::{Graph, Obj, ObjId};
 use super::select::Selection;
 use crate::error::Result;
 use tokio_postgres::Client;
 
+pub(crate) mod collations;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
 #[derive(Debug, Default)]
 pub(crate) struct KindCatalog {
     pub types: types::Types,
+    pub collations: collations::Collations,
 }
 
 /// What a graph object of a kind group points back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KindPayload {
     Type(types::Item),
+    Collation(collations::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
+    collations::read(client, version, catalog).await?;
     Ok(())
 }
 
 /// Adds every kind group's objects to the graph.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     types::add_objects(g, catalog, sel);
+    collations::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
+        KindPayload::Collation(item) => collations::emit(e, obj, item),
     }
+}
+
+/// Repairs a dependency loop `lp` that involves objects of a kind group, as pg_dump
+/// does; false when no kind group knows the loop.
+pub(crate) fn repair_loop(g: &mut Graph, lp: &[ObjId]) -> bool {
+    types::repair_loop(g, lp)
 }
 
 /// Whether an object in schema `nsp` with catalog id `cat` is dumped: its schema's
