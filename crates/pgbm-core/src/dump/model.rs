@@ -118,7 +118,8 @@ pub(crate) struct Obj {
     pub tiebreak: Tiebreak,
     pub payload: Payload,
     /// For constraints, defaults and rules: emitted as a separate entry rather than
-    /// inside the table's definition.
+    /// inside the table's (or domain's) definition. For a shell type: written at all
+    /// (a function of its type needs it).
     pub separate: bool,
 }
 
