@@ -15,6 +15,9 @@ pub mod script;
 pub mod sql;
 
 pub use conn::ConnOptions;
-pub use dump::{dump, DumpOptions, DumpSummary};
+pub use dump::{
+    dump, dump_segmented, DumpOptions, DumpSummary, DumpTarget, SegmentKind, SegmentSpec,
+    SegmentStats, SegmentedDump, TocEntry,
+};
 pub use error::{Error, ErrorKind, Result};
-pub use restore::{restore, RestoreOptions, RestoreSummary};
+pub use restore::{restore, restore_segmented, RestoreOptions, RestoreSummary, SegmentSource};

@@ -34,6 +34,8 @@ pub(crate) struct Relation {
     pub acl: Option<Vec<String>>,
     pub acl_default: Vec<String>,
     pub persistence: u8,
+    /// `relpages`: size estimate.
+    pub pages: i32,
     pub is_populated: bool,
     pub replident: u8,
     pub force_rls: bool,
@@ -274,7 +276,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
     let sql = "SELECT c.oid, c.relname, c.relnamespace, n.nspname, c.relkind, \
         pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl, \
         pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's'::\"char\" ELSE 'r'::\"char\" END, c.relowner)::text[] AS acldefault, \
-        c.relpersistence, c.relispopulated, c.relreplident, c.relforcerowsecurity, \
+        c.relpersistence, c.relpages, c.relispopulated, c.relreplident, c.relforcerowsecurity, \
         COALESCE((SELECT spcname FROM pg_catalog.pg_tablespace t WHERE t.oid = c.reltablespace), '') AS tablespace, \
         (SELECT amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam) AS amname, \
         pg_catalog.array_remove(pg_catalog.array_remove(c.reloptions, 'check_option=local'), 'check_option=cascaded')::text[] AS reloptions, \
@@ -309,6 +311,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
             acl: row.get("acl"),
             acl_default: text_array(&row, "acldefault"),
             persistence: byte(&row, "relpersistence"),
+            pages: row.get("relpages"),
             is_populated: row.get("relispopulated"),
             replident: byte(&row, "relreplident"),
             force_rls: row.get("relforcerowsecurity"),

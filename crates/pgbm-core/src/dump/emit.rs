@@ -44,6 +44,8 @@ pub(crate) struct Entry {
 pub(crate) struct CopySpec {
     pub copy_from: String,
     pub copy_to: String,
+    /// Size estimate from the catalog (bytes), for scheduling.
+    pub estimated_bytes: i64,
 }
 
 /// Context shared by the emit functions.
@@ -901,6 +903,7 @@ impl Emitter<'_> {
         e.copy = Some(CopySpec {
             copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
             copy_to: format!("COPY {qrel} {list} TO stdout"),
+            estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
     }
