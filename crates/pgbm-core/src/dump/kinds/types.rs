@@ -227,51 +227,7 @@ pub(crate) fn collation_name(row: &tokio_postgres::Row) -> Option<String> {
 /// by its domain constraints or its shell type when the type is dumped.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     let types = &catalog.kinds.types;
-    let mut all: Vec<(u32, Item)> = Vec::new();
-    all.extend(
-        types
-            .enums
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Enum(i))),
-    );
-    all.extend(
-        types
-            .composites
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Composite(i))),
-    );
-    all.extend(
-        types
-            .domains
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Domain(i))),
-    );
-    all.extend(
-        types
-            .ranges
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Range(i))),
-    );
-    all.extend(
-        types
-            .bases
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Base(i))),
-    );
-    all.extend(
-        types
-            .undefined
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.oid, Item::Undefined(i))),
-    );
-    all.sort_by_key(|(oid, _)| *oid);
-    for (_, item) in all {
+    for item in all_items(types) {
         let head = head_of(types, item);
         let id = g.add(Graph::new_obj(
             ObjKind::Type,
@@ -290,6 +246,27 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
             _ => {}
         }
     }
+}
+
+/// Makes the item for the n-th type of one kind.
+type ItemOf = fn(usize) -> Item;
+
+/// Every type, in OID order.
+fn all_items(types: &Types) -> Vec<Item> {
+    let kinds: [(usize, ItemOf); 6] = [
+        (types.enums.len(), Item::Enum),
+        (types.composites.len(), Item::Composite),
+        (types.domains.len(), Item::Domain),
+        (types.ranges.len(), Item::Range),
+        (types.bases.len(), Item::Base),
+        (types.undefined.len(), Item::Undefined),
+    ];
+    let mut items: Vec<Item> = kinds
+        .iter()
+        .flat_map(|&(n, item)| (0..n).map(item))
+        .collect();
+    items.sort_by_key(|&item| head_of(types, item).oid);
+    items
 }
 
 /// The shell type of a dumped base or range type. It has no catalog id (it must not
