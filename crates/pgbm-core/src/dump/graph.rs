@@ -289,7 +289,12 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Type
             | ObjKind::Table
             | ObjKind::AttrDef
-            | ObjKind::DummyType => {
+            | ObjKind::DummyType
+            | ObjKind::ProcLang
+            | ObjKind::Transform
+            | ObjKind::Cast
+            | ObjKind::Func
+            | ObjKind::Agg => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {

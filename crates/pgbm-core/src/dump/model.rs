@@ -14,6 +14,10 @@ pub(crate) mod catalog_oid {
     pub const PG_ATTRDEF: u32 = 2604;
     pub const PG_CONSTRAINT: u32 = 2606;
     pub const PG_REWRITE: u32 = 2618;
+    pub const PG_PROC: u32 = 1255;
+    pub const PG_LANGUAGE: u32 = 2612;
+    pub const PG_CAST: u32 = 2605;
+    pub const PG_TRANSFORM: u32 = 3576;
 }
 
 /// The kind of a graph object. The order of the variants does not matter; the sort
@@ -23,6 +27,16 @@ pub(crate) enum ObjKind {
     Namespace,
     /// A user-defined type (enum, composite, domain, range, base).
     Type,
+    /// A procedural language.
+    ProcLang,
+    /// A transform (type + language).
+    Transform,
+    /// A cast.
+    Cast,
+    /// A function or procedure; `separate` marks one postponed to post-data.
+    Func,
+    /// An aggregate.
+    Agg,
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
@@ -50,7 +64,12 @@ impl ObjKind {
     pub(crate) fn priority(self) -> u32 {
         match self {
             ObjKind::Namespace => 1,
+            ObjKind::ProcLang => 2,
+            ObjKind::Transform => 4,
             ObjKind::Type => 6,
+            ObjKind::Cast => 7,
+            ObjKind::Func => 8,
+            ObjKind::Agg => 9,
             ObjKind::Table => 20,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
@@ -125,6 +144,9 @@ pub(crate) enum Tiebreak {
     AttNum(i32),
     /// Owning table of a constraint or rule.
     Table(String),
+    /// Functions and aggregates: argument count, then each argument type as
+    /// (schema, type name).
+    Func(usize, Vec<(String, String)>),
 }
 
 /// The object graph plus a catalog-id index.

@@ -195,9 +195,7 @@ pub(crate) async fn select(
 /// silently lose them, so the dump fails and names them instead.
 pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<()> {
     let sql = "SELECT kind, name, nsp, rel FROM ( \
-        SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS name, p.pronamespace AS nsp, NULL::oid AS rel \
-          FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 \
-        UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace, NULL \
+        SELECT 'type' AS kind, pg_catalog.format_type(t.oid, NULL) AS name, t.typnamespace AS nsp, NULL::oid AS rel \
           FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'r', 'p') \
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
         UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
@@ -228,12 +226,8 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_catalog.pg_event_trigger e \
         UNION ALL SELECT 'publication', p.pubname, NULL, NULL FROM pg_catalog.pg_publication p \
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
-        UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL, NULL \
-          FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \
         UNION ALL SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_catalog.pg_foreign_server s \
-        UNION ALL SELECT 'language', l.lanname, NULL, NULL FROM pg_catalog.pg_language l WHERE l.oid >= 16384 \
-        UNION ALL SELECT 'transform', t.oid::text, NULL, NULL FROM pg_catalog.pg_transform t \
         UNION ALL SELECT 'access method', a.amname, NULL, NULL FROM pg_catalog.pg_am a WHERE a.oid >= 16384 \
         UNION ALL SELECT 'default privileges', d.oid::text, d.defaclnamespace, NULL FROM pg_catalog.pg_default_acl d \
         UNION ALL SELECT 'security label', l.provider, NULL, l.objoid FROM pg_catalog.pg_seclabel l \

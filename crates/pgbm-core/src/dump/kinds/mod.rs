@@ -21,18 +21,21 @@ use super::select::Selection;
 use crate::error::Result;
 use tokio_postgres::Client;
 
+pub(crate) mod functions;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
 #[derive(Debug, Default)]
 pub(crate) struct KindCatalog {
     pub types: types::Types,
+    pub functions: functions::Functions,
 }
 
 /// What a graph object of a kind group points back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KindPayload {
     Type(types::Item),
+    Function(functions::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -41,8 +44,21 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     Ok(())
 }
 
-/// Adds every kind group's objects to the graph.
+/// Reads the kind groups whose queries call the server's deparse functions; runs
+/// after the tables are locked (pg_dump's "lock first, deparse later").
+pub(crate) async fn read_locked(
+    client: &Client,
+    version: i32,
+    catalog: &mut Catalog,
+    _sel: &Selection,
+) -> Result<()> {
+    functions::read(client, version, catalog).await?;
+    Ok(())
+}
+
+/// Adds every kind group's objects to the graph, in pg_dump's creation order.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    functions::add_objects(g, catalog, sel);
     types::add_objects(g, catalog, sel);
 }
 
@@ -50,6 +66,7 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
+        KindPayload::Function(item) => functions::emit(e, obj, item),
     }
 }
 
