@@ -18,6 +18,8 @@ pub(crate) mod catalog_oid {
     pub const PG_LANGUAGE: u32 = 2612;
     pub const PG_CAST: u32 = 2605;
     pub const PG_TRANSFORM: u32 = 3576;
+    pub const PG_TRIGGER: u32 = 2620;
+    pub const PG_EVENT_TRIGGER: u32 = 3466;
 }
 
 /// The kind of a graph object. The order of the variants does not matter; the sort
@@ -51,6 +53,9 @@ pub(crate) enum ObjKind {
     Index,
     /// A rule; for issue scope only views' ON SELECT rules.
     Rule,
+    /// A trigger on a table.
+    Trigger,
+    EventTrigger,
     TableData,
     SequenceSet,
     RefreshMatview,
@@ -80,7 +85,9 @@ impl ObjKind {
             ObjKind::Constraint => 32,
             ObjKind::Index => 33,
             ObjKind::Rule => 36,
+            ObjKind::Trigger => 37,
             ObjKind::FkConstraint => 38,
+            ObjKind::EventTrigger => 46,
             ObjKind::RefreshMatview => 47,
         }
     }

@@ -203,8 +203,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'f', 'p') OR c.relispartition) \
         UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
           FROM pg_catalog.pg_inherits i \
-        UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
-          FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
         UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \
           FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND NOT (r.ev_type = '1' AND r.is_instead) \
         UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
@@ -223,7 +221,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
         UNION ALL SELECT 'extension', e.extname, NULL, NULL FROM pg_catalog.pg_extension e WHERE e.oid >= 16384 \
-        UNION ALL SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_catalog.pg_event_trigger e \
         UNION ALL SELECT 'publication', p.pubname, NULL, NULL FROM pg_catalog.pg_publication p \
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
         UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \

@@ -22,6 +22,7 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod functions;
+pub(crate) mod triggers;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -29,6 +30,7 @@ pub(crate) mod types;
 pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub functions: functions::Functions,
+    pub triggers: triggers::Triggers,
 }
 
 /// What a graph object of a kind group points back to.
@@ -36,6 +38,7 @@ pub(crate) struct KindCatalog {
 pub(crate) enum KindPayload {
     Type(types::Item),
     Function(functions::Item),
+    Trigger(triggers::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -50,9 +53,10 @@ pub(crate) async fn read_locked(
     client: &Client,
     version: i32,
     catalog: &mut Catalog,
-    _sel: &Selection,
+    sel: &Selection,
 ) -> Result<()> {
     functions::read(client, version, catalog).await?;
+    triggers::read(client, version, catalog, sel).await?;
     Ok(())
 }
 
@@ -60,6 +64,7 @@ pub(crate) async fn read_locked(
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     functions::add_objects(g, catalog, sel);
     types::add_objects(g, catalog, sel);
+    triggers::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -67,6 +72,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Function(item) => functions::emit(e, obj, item),
+        KindPayload::Trigger(item) => triggers::emit(e, obj, item),
     }
 }
 
