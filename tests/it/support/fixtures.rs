@@ -24,7 +24,7 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge functions functions_pg14 indexes names privileges schemas sequences triggers types views);
+            columns constraints data_edge functions functions_pg14 indexes names operators privileges schemas sequences triggers types views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

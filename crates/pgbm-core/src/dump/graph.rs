@@ -294,7 +294,11 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Transform
             | ObjKind::Cast
             | ObjKind::Func
-            | ObjKind::Agg => {
+            | ObjKind::Agg
+            | ObjKind::AccessMethod
+            | ObjKind::Operator
+            | ObjKind::OpClass
+            | ObjKind::OpFamily => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {

@@ -20,6 +20,10 @@ pub(crate) mod catalog_oid {
     pub const PG_TRANSFORM: u32 = 3576;
     pub const PG_TRIGGER: u32 = 2620;
     pub const PG_EVENT_TRIGGER: u32 = 3466;
+    pub const PG_OPERATOR: u32 = 2617;
+    pub const PG_OPCLASS: u32 = 2616;
+    pub const PG_OPFAMILY: u32 = 2753;
+    pub const PG_AM: u32 = 2601;
 }
 
 /// The kind of a graph object. The order of the variants does not matter; the sort
@@ -39,6 +43,13 @@ pub(crate) enum ObjKind {
     Func,
     /// An aggregate.
     Agg,
+    /// An access method.
+    AccessMethod,
+    Operator,
+    /// An operator class.
+    OpClass,
+    /// An operator family.
+    OpFamily,
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
@@ -75,6 +86,9 @@ impl ObjKind {
             ObjKind::Cast => 7,
             ObjKind::Func => 8,
             ObjKind::Agg => 9,
+            ObjKind::AccessMethod => 10,
+            ObjKind::Operator => 11,
+            ObjKind::OpClass | ObjKind::OpFamily => 12,
             ObjKind::Table => 20,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
@@ -154,6 +168,11 @@ pub(crate) enum Tiebreak {
     /// Functions and aggregates: argument count, then each argument type as
     /// (schema, type name).
     Func(usize, Vec<(String, String)>),
+    /// Operators: kind (postfix, prefix, infix: descending), then the left and right
+    /// operand types as (schema, type name).
+    Operator(std::cmp::Reverse<u8>, (String, String), (String, String)),
+    /// Operator classes (0) before families (1), then the access method name.
+    AccessMethod(u8, String),
 }
 
 /// The object graph plus a catalog-id index.

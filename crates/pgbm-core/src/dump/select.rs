@@ -213,9 +213,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_statistic_ext s \
         UNION ALL SELECT 'collation', c.collname, c.collnamespace, NULL FROM pg_catalog.pg_collation c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'conversion', c.conname, c.connamespace, NULL FROM pg_catalog.pg_conversion c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'operator', o.oid::pg_catalog.regoperator::text, o.oprnamespace, NULL FROM pg_catalog.pg_operator o WHERE o.oid >= 16384 \
-        UNION ALL SELECT 'operator class', o.opcname, o.opcnamespace, NULL FROM pg_catalog.pg_opclass o WHERE o.oid >= 16384 \
-        UNION ALL SELECT 'operator family', o.opfname, o.opfnamespace, NULL FROM pg_catalog.pg_opfamily o WHERE o.oid >= 16384 \
         UNION ALL SELECT 'text search configuration', c.cfgname, c.cfgnamespace, NULL FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
@@ -225,7 +222,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
         UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \
         UNION ALL SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_catalog.pg_foreign_server s \
-        UNION ALL SELECT 'access method', a.amname, NULL, NULL FROM pg_catalog.pg_am a WHERE a.oid >= 16384 \
         UNION ALL SELECT 'default privileges', d.oid::text, d.defaclnamespace, NULL FROM pg_catalog.pg_default_acl d \
         UNION ALL SELECT 'security label', l.provider, NULL, l.objoid FROM pg_catalog.pg_seclabel l \
         ) x ORDER BY 1, 2";

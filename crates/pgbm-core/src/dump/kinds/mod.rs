@@ -22,6 +22,7 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod functions;
+pub(crate) mod operators;
 pub(crate) mod triggers;
 pub(crate) mod types;
 
@@ -31,6 +32,7 @@ pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub functions: functions::Functions,
     pub triggers: triggers::Triggers,
+    pub operators: operators::Operators,
 }
 
 /// What a graph object of a kind group points back to.
@@ -39,6 +41,7 @@ pub(crate) enum KindPayload {
     Type(types::Item),
     Function(functions::Item),
     Trigger(triggers::Item),
+    Operator(operators::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -56,6 +59,7 @@ pub(crate) async fn read_locked(
     sel: &Selection,
 ) -> Result<()> {
     functions::read(client, version, catalog).await?;
+    operators::read(client, catalog).await?;
     triggers::read(client, version, catalog, sel).await?;
     Ok(())
 }
@@ -64,6 +68,7 @@ pub(crate) async fn read_locked(
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     functions::add_objects(g, catalog, sel);
     types::add_objects(g, catalog, sel);
+    operators::add_objects(g, catalog, sel);
     triggers::add_objects(g, catalog, sel);
 }
 
@@ -73,6 +78,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Function(item) => functions::emit(e, obj, item),
         KindPayload::Trigger(item) => triggers::emit(e, obj, item),
+        KindPayload::Operator(item) => operators::emit(e, obj, item),
     }
 }
 
