@@ -72,6 +72,13 @@ impl Entry {
         namespace: Option<&str>,
         owner: &str,
     ) -> Self {
+        let pass = match desc {
+            "ACL" => Pass::Acl,
+            "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
+            // Comments follow their object, and event triggers have no ACLs.
+            "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
+            _ => Pass::Main,
+        };
         Entry {
             tag,
             desc,
@@ -83,11 +90,7 @@ impl Entry {
             drop: String::new(),
             copy: None,
             is_data: false,
-            pass: match desc {
-                "ACL" => Pass::Acl,
-                "MATERIALIZED VIEW DATA" => Pass::PostAcl,
-                _ => Pass::Main,
-            },
+            pass,
             owner_object: None,
         }
     }

@@ -301,14 +301,25 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Conversion
             | ObjKind::Table
             | ObjKind::AttrDef
-            | ObjKind::DummyType => {
+            | ObjKind::DummyType
+            | ObjKind::ProcLang
+            | ObjKind::Transform
+            | ObjKind::Cast
+            | ObjKind::Func
+            | ObjKind::Agg
+            | ObjKind::AccessMethod
+            | ObjKind::Operator
+            | ObjKind::OpClass
+            | ObjKind::OpFamily => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
-            ObjKind::Index | ObjKind::RefreshMatview => g.add_dep(id, post),
+            ObjKind::Index | ObjKind::RefreshMatview | ObjKind::Trigger | ObjKind::EventTrigger => {
+                g.add_dep(id, post)
+            }
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

@@ -220,6 +220,7 @@ async fn prepare(conn: &ConnOptions, opts: &DumpOptions) -> Result<Prepared> {
         .map(|(i, _)| i)
         .collect();
     catalog::read_details(&client, server.version, &mut cat, &wanted).await?;
+    kinds::read_locked(&client, server.version, &mut cat, &sel).await?;
     let database = if opts.create {
         Some(catalog::read_database(&client, server.version).await?)
     } else {

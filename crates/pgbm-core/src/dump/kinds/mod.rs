@@ -22,6 +22,9 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod collations;
+pub(crate) mod functions;
+pub(crate) mod operators;
+pub(crate) mod triggers;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -29,6 +32,9 @@ pub(crate) mod types;
 pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub collations: collations::Collations,
+    pub functions: functions::Functions,
+    pub triggers: triggers::Triggers,
+    pub operators: operators::Operators,
 }
 
 /// What a graph object of a kind group points back to.
@@ -36,6 +42,9 @@ pub(crate) struct KindCatalog {
 pub(crate) enum KindPayload {
     Type(types::Item),
     Collation(collations::Item),
+    Function(functions::Item),
+    Trigger(triggers::Item),
+    Operator(operators::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -45,10 +54,27 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     Ok(())
 }
 
-/// Adds every kind group's objects to the graph.
+/// Reads the kind groups whose queries call the server's deparse functions; runs
+/// after the tables are locked (pg_dump's "lock first, deparse later").
+pub(crate) async fn read_locked(
+    client: &Client,
+    version: i32,
+    catalog: &mut Catalog,
+    sel: &Selection,
+) -> Result<()> {
+    functions::read(client, version, catalog).await?;
+    operators::read(client, catalog).await?;
+    triggers::read(client, version, catalog, sel).await?;
+    Ok(())
+}
+
+/// Adds every kind group's objects to the graph, in pg_dump's creation order.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    functions::add_objects(g, catalog, sel);
     types::add_objects(g, catalog, sel);
     collations::add_objects(g, catalog, sel);
+    operators::add_objects(g, catalog, sel);
+    triggers::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -56,6 +82,9 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Collation(item) => collations::emit(e, obj, item),
+        KindPayload::Function(item) => functions::emit(e, obj, item),
+        KindPayload::Trigger(item) => triggers::emit(e, obj, item),
+        KindPayload::Operator(item) => operators::emit(e, obj, item),
     }
 }
 
