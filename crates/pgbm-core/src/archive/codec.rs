@@ -32,10 +32,11 @@ impl FrameCodec {
     pub fn seal_state(&self) -> Result<SealState> {
         let compressor = match self.compression {
             Compression::None => None,
-            Compression::Zstd { level } => Some(
-                zstd::bulk::Compressor::new(level)
-                    .map_err(|e| Error::internal(format!("cannot create a zstd compressor: {e}")))?,
-            ),
+            Compression::Zstd { level } => {
+                Some(zstd::bulk::Compressor::new(level).map_err(|e| {
+                    Error::internal(format!("cannot create a zstd compressor: {e}"))
+                })?)
+            }
         };
         Ok(SealState {
             compressor,
@@ -45,12 +46,13 @@ impl FrameCodec {
 
     /// Fresh per-segment state for reading.
     pub fn open_state(&self) -> Result<OpenState> {
-        let decompressor = match self.compression {
-            Compression::None => None,
-            Compression::Zstd { .. } => Some(zstd::bulk::Decompressor::new().map_err(|e| {
-                Error::internal(format!("cannot create a zstd decompressor: {e}"))
-            })?),
-        };
+        let decompressor =
+            match self.compression {
+                Compression::None => None,
+                Compression::Zstd { .. } => Some(zstd::bulk::Decompressor::new().map_err(|e| {
+                    Error::internal(format!("cannot create a zstd decompressor: {e}"))
+                })?),
+            };
         Ok(OpenState {
             decompressor,
             hasher: Sha256::new(),

@@ -177,13 +177,21 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header> {
     let encrypted = match bytes[34] {
         CIPHER_NONE => false,
         CIPHER_AES_256_GCM => true,
-        other => return Err(corrupt(format!("archive header: unknown cipher code {other}"))),
+        other => {
+            return Err(corrupt(format!(
+                "archive header: unknown cipher code {other}"
+            )))
+        }
     };
     let slot_count = u16::from_le_bytes([bytes[44], bytes[45]]);
     if encrypted == (slot_count == 0) {
         return Err(corrupt(format!(
             "archive header: {slot_count} key slots in an {} archive",
-            if encrypted { "encrypted" } else { "unencrypted" }
+            if encrypted {
+                "encrypted"
+            } else {
+                "unencrypted"
+            }
         )));
     }
     let slots = parse_slots(&bytes[FIXED_LEN..body_len], slot_count)

@@ -46,7 +46,10 @@ impl RangeRead for Bytes {
         match start.checked_add(len) {
             Some(end) if end <= self.len() => Ok(self.slice(start..end)),
             _ => Err(Error::io(
-                format_args!("reading {len} bytes at {offset} of a {}-byte buffer", self.len()),
+                format_args!(
+                    "reading {len} bytes at {offset} of a {}-byte buffer",
+                    self.len()
+                ),
                 std::io::ErrorKind::UnexpectedEof.into(),
             )),
         }

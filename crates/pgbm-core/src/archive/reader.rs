@@ -15,7 +15,9 @@ use super::format::{
     FORMAT_VERSION, TRAILER_LEN,
 };
 use super::{corrupt, Compression, RangeRead, SegmentInfo};
-use crate::crypto::{open_slots, to_hex, KeySource, SlotKind, UnitPosition, UnitProtector, TAG_LEN};
+use crate::crypto::{
+    open_slots, to_hex, KeySource, SlotKind, UnitPosition, UnitProtector, TAG_LEN,
+};
 use crate::{Error, Result};
 
 /// A segment's plaintext, in chunks of at most one frame. Every chunk has passed its
@@ -212,6 +214,22 @@ impl<R: RangeRead + 'static> ArchiveReader<R> {
     }
 }
 
+#[cfg(test)]
+impl<R> ArchiveReader<R> {
+    /// Absolute (offset, stored length) of every frame of segment `index`.
+    pub(crate) fn frame_spans(&self, index: usize) -> Vec<(u64, u64)> {
+        self.inner.frames[index]
+            .iter()
+            .map(|f| {
+                (
+                    self.inner.header_len + f.offset(),
+                    u64::from(f.stored_len()),
+                )
+            })
+            .collect()
+    }
+}
+
 /// Reads the header: magic and version first, then the rest, then its checksum.
 async fn read_header<R: RangeRead>(src: &R, size: u64) -> Result<Header> {
     let first = usize::try_from(size.min(4096)).expect("at most 4096");
@@ -242,10 +260,18 @@ async fn read_footer<R: RangeRead>(
         ),
     };
     let json = codec
-        .open(decompressor.as_mut(), UnitPosition::Footer, plain_len, stored.into())
+        .open(
+            decompressor.as_mut(),
+            UnitPosition::Footer,
+            plain_len,
+            stored.into(),
+        )
         .map_err(|reason| corrupt(format!("archive footer: {reason}")))?;
-    serde_json::from_slice(&json)
-        .map_err(|e| corrupt(format!("archive footer: the index is not valid JSON of format v1: {e}")))
+    serde_json::from_slice(&json).map_err(|e| {
+        corrupt(format!(
+            "archive footer: the index is not valid JSON of format v1: {e}"
+        ))
+    })
 }
 
 /// Checks the index against itself and the archive layout: frame counts and sizes add
@@ -254,7 +280,8 @@ async fn read_footer<R: RangeRead>(
 fn validate_index(segments: &[FooterSegment], frame_size: u32, data_len: u64) -> Result<()> {
     let mut spans = Vec::new();
     for (i, s) in segments.iter().enumerate() {
-        let bad = |what: String| corrupt(format!("archive index: segment {i} ({:?}): {what}", s.name));
+        let bad =
+            |what: String| corrupt(format!("archive index: segment {i} ({:?}): {what}", s.name));
         if s.frames.is_empty() || s.frames.len() != s.frame_count as usize {
             return Err(bad(format!(
                 "lists {} frames, its count says {}",
@@ -269,18 +296,25 @@ fn validate_index(segments: &[FooterSegment], frame_size: u32, data_len: u64) ->
         for (j, f) in s.frames.iter().enumerate() {
             let full = f.plain_len() == frame_size;
             if f.plain_len() > frame_size || (j < last && !full) {
-                return Err(bad(format!("frame {j} has {} plaintext bytes", f.plain_len())));
+                return Err(bad(format!(
+                    "frame {j} has {} plaintext bytes",
+                    f.plain_len()
+                )));
             }
             let stored = u64::from(f.stored_len());
             if stored < TAG_LEN as u64 || stored > max_stored_len(frame_size) {
-                return Err(bad(format!("frame {j} has an impossible stored size {stored}")));
+                return Err(bad(format!(
+                    "frame {j} has an impossible stored size {stored}"
+                )));
             }
             spans.push((f.offset(), stored));
         }
         let plain: u64 = s.frames.iter().map(|f| u64::from(f.plain_len())).sum();
         let stored: u64 = s.frames.iter().map(|f| u64::from(f.stored_len())).sum();
         if plain != s.plaintext_size || stored != s.stored_size {
-            return Err(bad("frame sizes do not add up to the segment's sizes".into()));
+            return Err(bad(
+                "frame sizes do not add up to the segment's sizes".into()
+            ));
         }
     }
     spans.sort_unstable();
@@ -359,7 +393,10 @@ impl<R: RangeRead + 'static> FrameCursor<R> {
             last: j + 1 == count,
         };
         let codec = Arc::clone(&self.inner.codec);
-        let mut state = self.state.take().expect("state is returned after every frame");
+        let mut state = self
+            .state
+            .take()
+            .expect("state is returned after every frame");
         let plain_len = entry.plain_len() as usize;
         let (state, result) = tokio::task::spawn_blocking(move || {
             let r = codec.open_frame(&mut state, pos, plain_len, stored.into());
@@ -372,7 +409,10 @@ impl<R: RangeRead + 'static> FrameCursor<R> {
     }
 
     fn check_digest(&mut self) -> Result<()> {
-        let state = self.state.take().expect("state is returned after every frame");
+        let state = self
+            .state
+            .take()
+            .expect("state is returned after every frame");
         let info = &self.inner.segments[self.segment];
         let actual = to_hex(&state.hasher.finalize());
         if actual != info.plaintext_sha256.to_ascii_lowercase() {

@@ -313,7 +313,11 @@ fn seal_footer(codec: &FrameCodec, json: &[u8]) -> Result<Vec<u8>> {
     codec.seal(compressor.as_mut(), UnitPosition::Footer, json)
 }
 
-async fn write_tail<W: AsyncWrite + Unpin>(sink: &mut W, footer: &[u8], trailer: &[u8]) -> Result<()> {
+async fn write_tail<W: AsyncWrite + Unpin>(
+    sink: &mut W,
+    footer: &[u8],
+    trailer: &[u8],
+) -> Result<()> {
     let io = |e| Error::io("writing the archive footer", e);
     sink.write_all(footer).await.map_err(io)?;
     sink.write_all(trailer).await.map_err(io)?;

@@ -342,9 +342,7 @@ impl KeySource {
 
     /// True if there is nothing to try.
     pub fn is_empty(&self) -> bool {
-        self.passphrases.is_empty()
-            && self.key_files.is_empty()
-            && self.lock_derived().is_empty()
+        self.passphrases.is_empty() && self.key_files.is_empty() && self.lock_derived().is_empty()
     }
 
     /// The passphrase keys derived or given so far (to cache them elsewhere).

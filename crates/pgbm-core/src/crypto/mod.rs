@@ -23,8 +23,8 @@ pub use keys::{
     generate_key_file, DataKey, KdfParams, KeyFileKey, KeySource, Passphrase, PassphraseKey,
     DEFAULT_PBKDF2_ITERATIONS, KEY_FILE_HEADER,
 };
-pub use slots::{KeySlotsSpec, SlotKind};
 pub(crate) use slots::{encode_slots, open_slots, parse_slots, RawSlot};
+pub use slots::{KeySlotsSpec, SlotKind};
 
 /// Lower-case hex of `bytes` (used for digests and key ids in messages and JSON).
 pub fn to_hex(bytes: &[u8]) -> String {
@@ -55,7 +55,9 @@ pub(crate) fn from_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 /// Fills `buf` from the operating system's CSPRNG.
 pub(crate) fn random_bytes(buf: &mut [u8]) -> crate::Result<()> {
     getrandom::getrandom(buf).map_err(|e| {
-        crate::Error::internal(format!("the operating system's random generator failed: {e}"))
+        crate::Error::internal(format!(
+            "the operating system's random generator failed: {e}"
+        ))
     })
 }
 

@@ -152,7 +152,10 @@ pub(crate) fn encode_slots(
 
 /// Splits the slot table `bytes` into `count` slots. The error says what is wrong and
 /// in which slot (the caller adds the region).
-pub(crate) fn parse_slots(mut bytes: &[u8], count: u16) -> std::result::Result<Vec<RawSlot>, String> {
+pub(crate) fn parse_slots(
+    mut bytes: &[u8],
+    count: u16,
+) -> std::result::Result<Vec<RawSlot>, String> {
     let mut slots = Vec::with_capacity(usize::from(count));
     for i in 0..count {
         if bytes.len() < 4 {
@@ -190,7 +193,9 @@ fn parse_slot_kind(slot: &[u8]) -> std::result::Result<SlotKind, String> {
                 return Err(format!("passphrase slot has a bad salt length {salt_len}"));
             }
             if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
-                return Err(format!("passphrase slot has an implausible iteration count {iterations}"));
+                return Err(format!(
+                    "passphrase slot has an implausible iteration count {iterations}"
+                ));
             }
             let params = KdfParams::new(body[5..5 + salt_len].to_vec(), iterations)
                 .map_err(|e| e.to_string())?;

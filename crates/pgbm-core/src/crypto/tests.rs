@@ -94,7 +94,9 @@ async fn any_slot_opens_and_wrong_keys_are_wrong_key_errors() {
     let digest = [7u8; 32];
     let file_key = KeyFileKey::generate().unwrap();
     let pass = Passphrase::new("correct horse");
-    let pk = PassphraseKey::derive_async(&pass, params(10)).await.unwrap();
+    let pk = PassphraseKey::derive_async(&pass, params(10))
+        .await
+        .unwrap();
     let spec = KeySlotsSpec::new()
         .with_passphrase_key(pk)
         .with_key_file(file_key.clone());
@@ -121,9 +123,14 @@ async fn any_slot_opens_and_wrong_keys_are_wrong_key_errors() {
         .with_key_file(KeyFileKey::generate().unwrap());
     let err = open_slots(&slots, &wrong, &digest).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongKey);
-    assert!(err.to_string().starts_with("wrong passphrase or key"), "{err}");
+    assert!(
+        err.to_string().starts_with("wrong passphrase or key"),
+        "{err}"
+    );
 
-    let err = open_slots(&slots, &KeySource::new(), &digest).await.unwrap_err();
+    let err = open_slots(&slots, &KeySource::new(), &digest)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WrongKey);
     assert!(err.to_string().contains("is encrypted"), "{err}");
 
@@ -137,7 +144,11 @@ async fn cached_derived_key_opens_without_the_passphrase() {
     let dk = DataKey::generate().unwrap();
     let digest = [1u8; 32];
     let pk = PassphraseKey::derive(&Passphrase::new("p"), params(5));
-    let slots = encode(&KeySlotsSpec::new().with_passphrase_key(pk.clone()), &dk, &digest);
+    let slots = encode(
+        &KeySlotsSpec::new().with_passphrase_key(pk.clone()),
+        &dk,
+        &digest,
+    );
     let keys = KeySource::new().with_derived(pk);
     let opened = open_slots(&slots, &keys, &digest).await.unwrap();
     assert_eq!(opened.as_bytes(), dk.as_bytes());
@@ -146,9 +157,15 @@ async fn cached_derived_key_opens_without_the_passphrase() {
 #[test]
 fn malformed_slot_tables_are_reported() {
     assert!(parse_slots(&[1, 0], 1).unwrap_err().contains("slot 0"));
-    assert!(parse_slots(&[1, 0, 200, 0], 1).unwrap_err().contains("impossible length"));
-    assert!(parse_slots(&[2, 0, 5, 0, 9], 1).unwrap_err().contains("bad length"));
-    assert!(parse_slots(&[9, 0, 4, 0, 1], 1).unwrap_err().contains("after the last"));
+    assert!(parse_slots(&[1, 0, 200, 0], 1)
+        .unwrap_err()
+        .contains("impossible length"));
+    assert!(parse_slots(&[2, 0, 5, 0, 9], 1)
+        .unwrap_err()
+        .contains("bad length"));
+    assert!(parse_slots(&[9, 0, 4, 0, 1], 1)
+        .unwrap_err()
+        .contains("after the last"));
     let unknown = parse_slots(&[9, 0, 4, 0], 1).unwrap();
     assert_eq!(unknown[0].kind, SlotKind::Unknown { type_code: 9 });
 }
