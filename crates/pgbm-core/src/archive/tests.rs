@@ -550,3 +550,37 @@ fn compression_parses_and_prints() {
         );
     }
 }
+
+/// Archives written by an earlier build still read, byte for byte: guards format v1
+/// (and the worked example in docs/FORMAT.md, which dumps these files) against change.
+#[tokio::test]
+async fn golden_archives_of_format_v1_still_read() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/archive/testdata");
+    let key_text = std::fs::read_to_string(dir.join("tiny-keyfile.key")).unwrap();
+    let key = KeyFileKey::parse(&key_text).unwrap();
+    assert_eq!(key.key_id_hex(), "d50f726a77b5041b");
+    for (file, keys, compression) in [
+        ("tiny-plain.pgbm", KeySource::new(), Compression::None),
+        (
+            "tiny-keyfile.pgbm",
+            KeySource::new().with_key_file(key),
+            Compression::default(),
+        ),
+    ] {
+        let src = LocalFile::open(dir.join(file)).await.unwrap();
+        let reader = ArchiveReader::open(src, &keys).await.unwrap();
+        assert_eq!(reader.info().compression, compression, "{file}");
+        assert_eq!(reader.manifest(), &json!({"database": "demo"}));
+        let names: Vec<&str> = reader
+            .segments()
+            .iter()
+            .map(|s| s.meta.name.as_str())
+            .collect();
+        assert_eq!(names, ["pre-data", "public.t"]);
+        assert_eq!(
+            read_segment(&reader, 0).await.unwrap(),
+            b"SET client_encoding = 'UTF8';\n"
+        );
+        assert_eq!(read_segment(&reader, 1).await.unwrap(), b"1\tone\n2\ttwo\n");
+    }
+}
