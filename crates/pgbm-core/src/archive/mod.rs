@@ -39,6 +39,7 @@
 
 mod codec;
 mod format;
+mod io;
 mod range;
 mod reader;
 mod writer;
@@ -49,6 +50,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use format::{FORMAT_VERSION, MAGIC, TRAILER_MAGIC};
+pub use io::{SegmentAsyncWrite, StreamReader};
 pub use range::{LocalFile, RangeRead};
 pub use reader::{ArchiveInfo, ArchiveReader, SegmentStream, VerifySummary};
 pub use writer::{ArchiveSummary, ArchiveWriter, SegmentWriter, WriterOptions};

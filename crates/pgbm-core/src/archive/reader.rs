@@ -189,6 +189,16 @@ impl<R: RangeRead + 'static> ArchiveReader<R> {
         Ok(futures_util::stream::try_unfold(state, FrameCursor::next_chunk).boxed())
     }
 
+    /// Streams the plaintext of all segments in order: the whole script of a dump
+    /// (wrap it in [`StreamReader`](super::StreamReader) for an `AsyncBufRead`).
+    pub fn open_all(&self) -> SegmentStream {
+        let reader = self.clone();
+        futures_util::stream::iter(0..self.inner.segments.len())
+            .map(move |i| reader.open_segment(i))
+            .try_flatten()
+            .boxed()
+    }
+
     /// Reads every segment, authenticating every frame and checking every segment's
     /// size and SHA-256. Needs no database.
     ///

@@ -584,3 +584,58 @@ async fn golden_archives_of_format_v1_still_read() {
         assert_eq!(read_segment(&reader, 1).await.unwrap(), b"1\tone\n2\ttwo\n");
     }
 }
+
+#[tokio::test]
+async fn tokio_io_adapters_write_segments_and_read_the_whole_script() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let writer = ArchiveWriter::new(Vec::new(), options(Compression::default(), true))
+        .await
+        .unwrap();
+    let parts = [
+        data(10, 1),
+        data(3 * FRAME + 5, 2),
+        Vec::new(),
+        data(FRAME, 3),
+    ];
+    let mut infos = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let seg = writer
+            .begin_segment(SegmentMeta::new(format!("s{i}"), "x"))
+            .unwrap();
+        let mut w = seg.into_async_write();
+        for chunk in part.chunks(777) {
+            w.write_all(chunk).await.unwrap();
+        }
+        w.flush().await.unwrap();
+        assert!(w.info().is_none());
+        w.shutdown().await.unwrap();
+        assert!(
+            w.write_all(b"late").await.is_err(),
+            "writes after shutdown fail"
+        );
+        infos.push(w.info().unwrap().clone());
+    }
+    let (_, sink) = writer.finish_into_inner(json!({})).await.unwrap();
+    let bytes = Bytes::from(sink);
+    let reader = ArchiveReader::open(bytes.clone(), &keys()).await.unwrap();
+    assert_eq!(reader.segments(), infos.as_slice());
+    let mut script = Vec::new();
+    StreamReader::new(reader.open_all())
+        .read_to_end(&mut script)
+        .await
+        .unwrap();
+    assert_eq!(script, parts.concat());
+
+    // A damaged frame surfaces as an io::Error wrapping the Corrupt error.
+    let l = layout(&bytes).await;
+    let damaged = flip(&bytes, l.big.first().map_or(l.exact[0].0, |f| f.0) + 3);
+    let reader = ArchiveReader::open(Bytes::from(damaged), &keys())
+        .await
+        .unwrap();
+    let err = StreamReader::new(reader.open_all())
+        .read_to_end(&mut Vec::new())
+        .await
+        .unwrap_err();
+    let inner = err.into_inner().unwrap().downcast::<Error>().unwrap();
+    assert_eq!(inner.kind(), ErrorKind::Corrupt, "{inner}");
+}

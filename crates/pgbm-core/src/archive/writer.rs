@@ -18,6 +18,7 @@ use super::format::{
     encode_header, sha256, CoreFields, Footer, FooterSegment, FrameEntry, Trailer,
     DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE, TRAILER_LEN,
 };
+use super::io::SegmentAsyncWrite;
 use super::{Compression, SegmentInfo, SegmentMeta};
 use crate::crypto::{
     encode_slots, random_bytes, to_hex, DataKey, KeySlotsSpec, UnitPosition, UnitProtector,
@@ -370,18 +371,37 @@ impl<W: AsyncWrite + Unpin + Send> SegmentWriter<W> {
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) if writing to the sink fails (now or
     /// earlier, in any segment).
     pub async fn write(&mut self, mut data: &[u8]) -> Result<()> {
-        let frame_size = self.shared.frame_size;
         while !data.is_empty() {
             // A full buffer is sent only once more data arrives, so that the final
             // frame is always sent by `finish` with the last-frame flag.
-            if self.buf.len() == frame_size {
+            if self.frame_full() {
                 self.emit(false).await?;
             }
-            let take = (frame_size - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
-            data = &data[take..];
+            let took = self.buffer(data);
+            data = &data[took..];
         }
         Ok(())
+    }
+
+    /// True if the buffer holds a full frame (the next byte written sends it).
+    pub(super) fn frame_full(&self) -> bool {
+        self.buf.len() == self.shared.frame_size
+    }
+
+    /// Buffers as much of `data` as fits in the current frame; returns how much.
+    pub(super) fn buffer(&mut self, data: &[u8]) -> usize {
+        let take = (self.shared.frame_size - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..take]);
+        take
+    }
+
+    /// Adapts this writer to [`tokio::io::AsyncWrite`]; shutting the adapter down
+    /// finishes the segment.
+    pub fn into_async_write(self) -> SegmentAsyncWrite<W>
+    where
+        W: 'static,
+    {
+        SegmentAsyncWrite::new(self)
     }
 
     /// Writes the last frame and records the segment; returns its info.
@@ -405,7 +425,7 @@ impl<W: AsyncWrite + Unpin + Send> SegmentWriter<W> {
     }
 
     /// Sends the buffered plaintext through the pipeline and into the sink.
-    async fn emit(&mut self, last: bool) -> Result<()> {
+    pub(super) async fn emit(&mut self, last: bool) -> Result<()> {
         let mut state = self.state.take().ok_or_else(poisoned)?;
         let pos = UnitPosition::Frame {
             segment: self.number,
