@@ -114,7 +114,8 @@ pub(crate) fn encode_header(core: &[u8; CORE_LEN], slot_count: u16, slots: &[u8]
 /// Checks magic and version in the first bytes of an archive and returns
 /// `header_len`. `size` is the archive's total size.
 pub(crate) fn header_len(prefix: &[u8], size: u64) -> Result<usize> {
-    if prefix.len() < 8 || prefix[..8] != MAGIC {
+    let magic_len = prefix.len().min(MAGIC.len());
+    if prefix[..magic_len] != MAGIC[..magic_len] || size == 0 {
         return Err(corrupt(
             "not a pgbm archive: the header does not start with the pgbm magic bytes",
         ));
@@ -132,12 +133,14 @@ pub(crate) fn header_len(prefix: &[u8], size: u64) -> Result<usize> {
         )));
     }
     let len = le_u32(prefix, 40) as usize;
-    let max_len = usize::try_from(size.saturating_sub(TRAILER_LEN as u64))
-        .unwrap_or(usize::MAX)
-        .min(MAX_HEADER_LEN);
-    if len < FIXED_LEN + HEADER_CHECKSUM_LEN || len > max_len {
+    if !(FIXED_LEN + HEADER_CHECKSUM_LEN..=MAX_HEADER_LEN).contains(&len) {
         return Err(corrupt(format!(
-            "archive header: impossible header length {len} in a {size}-byte archive"
+            "archive header: impossible header length {len}"
+        )));
+    }
+    if len as u64 + TRAILER_LEN as u64 > size {
+        return Err(corrupt(format!(
+            "archive truncated: {size} bytes cannot hold a {len}-byte header and the trailer"
         )));
     }
     Ok(len)

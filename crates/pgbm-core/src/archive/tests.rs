@@ -427,6 +427,8 @@ async fn truncation_anywhere_is_corrupt() {
     for cut in cuts {
         let err = check(bytes.slice(..cut), &keys()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "cut at {cut}: {err}");
+        let expected = if cut == 0 { "not a pgbm archive" } else { "truncated" };
+        assert!(err.to_string().contains(expected), "cut at {cut}: {err}");
     }
 }
 
