@@ -161,12 +161,18 @@ async fn concurrent_segments_interleave_and_round_trip() {
         .map(|i| data(20 * FRAME + i * 77, i as u64))
         .collect();
     let mut tasks = Vec::new();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(inputs.len()));
     for (i, input) in inputs.iter().cloned().enumerate() {
         let mut seg = writer
             .begin_segment(SegmentMeta::new(format!("t{i}"), "table-data"))
             .unwrap();
+        let barrier = std::sync::Arc::clone(&barrier);
         tasks.push(tokio::spawn(async move {
-            for chunk in input.chunks(FRAME / 2) {
+            // Frame 0 goes out once byte FRAME + 1 arrives; every segment's frame 0 is
+            // written before any frame 1, so the frames surely interleave.
+            seg.write(&input[..=FRAME]).await.unwrap();
+            barrier.wait().await;
+            for chunk in input[FRAME + 1..].chunks(FRAME / 2) {
                 seg.write(chunk).await.unwrap();
                 tokio::task::yield_now().await;
             }
@@ -253,22 +259,16 @@ async fn a_shared_salt_derives_once_for_many_archives() {
         archives.push(write(opts, &sample()).await.0);
     }
     let keys = KeySource::new().with_passphrase(pass);
-    let started = std::time::Instant::now();
     ArchiveReader::open(archives[0].clone(), &keys)
         .await
         .unwrap();
-    let first = started.elapsed();
-    let started = std::time::Instant::now();
+    let derived = keys.derived_keys();
+    assert_eq!(derived.len(), 1);
+    // The key derived for the first archive opens the others without the passphrase.
+    let cached = KeySource::new().with_derived(derived[0].clone());
     for a in &archives[1..] {
-        ArchiveReader::open(a.clone(), &keys).await.unwrap();
+        ArchiveReader::open(a.clone(), &cached).await.unwrap();
     }
-    assert_eq!(keys.derived_keys().len(), 1);
-    // Two cached opens take less than one KDF run.
-    assert!(
-        started.elapsed() < first,
-        "{:?} vs {first:?}",
-        started.elapsed()
-    );
 }
 
 /// Where things are in an archive, for tampering.
@@ -427,7 +427,11 @@ async fn truncation_anywhere_is_corrupt() {
     for cut in cuts {
         let err = check(bytes.slice(..cut), &keys()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "cut at {cut}: {err}");
-        let expected = if cut == 0 { "not a pgbm archive" } else { "truncated" };
+        let expected = if cut == 0 {
+            "not a pgbm archive"
+        } else {
+            "truncated"
+        };
         assert!(err.to_string().contains(expected), "cut at {cut}: {err}");
     }
 }
