@@ -7,7 +7,9 @@
 //! * [`script`] parses plain-format SQL scripts into statements and COPY blocks.
 //! * [`sql`] quotes identifiers and literals exactly as pg_dump does.
 
+pub mod archive;
 pub mod conn;
+pub mod crypto;
 pub mod dump;
 pub mod error;
 pub mod restore;
