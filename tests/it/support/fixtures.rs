@@ -24,7 +24,8 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge indexes names privileges schemas sequences types views);
+            collations collations_icu columns constraints data_edge functions functions_pg14
+            indexes names operators privileges schemas sequences triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -44,6 +44,8 @@ pub(crate) struct Entry {
 pub(crate) struct CopySpec {
     pub copy_from: String,
     pub copy_to: String,
+    /// Size estimate from the catalog (bytes), for scheduling.
+    pub estimated_bytes: i64,
 }
 
 /// Context shared by the emit functions.
@@ -57,10 +59,26 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
+    /// written as their own entry rather than inside CREATE DOMAIN).
+    pub separate_objs: HashSet<(u32, u32)>,
 }
 
 impl Entry {
-    fn new(tag: String, desc: &'static str, namespace: Option<&str>, owner: &str) -> Self {
+    /// A new entry with the header fields set and everything else empty.
+    pub(crate) fn new(
+        tag: String,
+        desc: &'static str,
+        namespace: Option<&str>,
+        owner: &str,
+    ) -> Self {
+        let pass = match desc {
+            "ACL" => Pass::Acl,
+            "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
+            // Comments follow their object, and event triggers have no ACLs.
+            "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
+            _ => Pass::Main,
+        };
         Entry {
             tag,
             desc,
@@ -72,11 +90,7 @@ impl Entry {
             drop: String::new(),
             copy: None,
             is_data: false,
-            pass: match desc {
-                "ACL" => Pass::Acl,
-                "MATERIALIZED VIEW DATA" => Pass::PostAcl,
-                _ => Pass::Main,
-            },
+            pass,
             owner_object: None,
         }
     }
@@ -101,8 +115,10 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
+        e.separate_objs.insert(obj.cat);
         match obj.payload {
             Payload::AttrDef { table, col } => {
                 e.separate_defaults.insert((table, col));
@@ -135,6 +151,7 @@ pub(crate) fn emit(
             (ObjKind::TableData, Payload::Data(i)) => e.table_data(i),
             (ObjKind::SequenceSet, Payload::Data(i)) => e.sequence_set(i),
             (ObjKind::RefreshMatview, Payload::Data(i)) => e.refresh(i),
+            (_, Payload::Kind(k)) => super::kinds::emit(&mut e, obj, k)?,
             _ => {}
         }
     }
@@ -142,13 +159,13 @@ pub(crate) fn emit(
 }
 
 impl Emitter<'_> {
-    fn push(&mut self, entry: Entry) {
+    /// Appends an entry.
+    pub(crate) fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
     }
 
     /// `COMMENT ON <kind> <name>` for an object with a comment.
-    #[allow(clippy::too_many_arguments)]
-    fn comment(
+    pub(crate) fn comment(
         &mut self,
         kind: &str,
         name: &str,
@@ -168,7 +185,8 @@ impl Emitter<'_> {
         self.push(e);
     }
 
-    fn comment_of(&self, classoid: u32, oid: u32, subid: i32) -> Option<&str> {
+    /// The comment on an object (sub-object `subid`, 0 for the object itself).
+    pub(crate) fn comment_of(&self, classoid: u32, oid: u32, subid: i32) -> Option<&str> {
         self.catalog
             .comments
             .get(&(classoid, oid))?
@@ -177,7 +195,8 @@ impl Emitter<'_> {
             .map(|(_, d)| d.as_str())
     }
 
-    fn acl(
+    /// The GRANT/REVOKE entry that turns `base` into `acls`, if they differ.
+    pub(crate) fn acl(
         &mut self,
         target: &AclTarget<'_>,
         acls: &[String],
@@ -887,6 +906,7 @@ impl Emitter<'_> {
         e.copy = Some(CopySpec {
             copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
             copy_to: format!("COPY {qrel} {list} TO stdout"),
+            estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
     }

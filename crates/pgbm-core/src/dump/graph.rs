@@ -37,6 +37,7 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
         ));
         table_obj.insert(i, id);
     }
+    super::kinds::add_objects(&mut g, catalog, sel);
     for t in &catalog.dummy_types {
         g.add(Graph::new_obj(
             ObjKind::DummyType,
@@ -260,7 +261,17 @@ fn add_pg_depend(g: &mut Graph, catalog: &Catalog) {
         ) else {
             continue;
         };
-        g.add_dep(obj, refobj);
+        // A composite type's pg_class row depends internally on its pg_type row;
+        // pg_dump reverses that edge so the type follows its columns' types, whose
+        // edges hang on the pg_class row.
+        let composite_row = d.deptype == b'i'
+            && g.objs[obj].kind == ObjKind::Table
+            && g.objs[refobj].kind == ObjKind::Type;
+        if composite_row {
+            g.add_dep(refobj, obj);
+        } else {
+            g.add_dep(obj, refobj);
+        }
     }
 }
 
@@ -284,14 +295,31 @@ fn add_boundaries(g: &mut Graph) {
     for id in 0..pre {
         let obj = &g.objs[id];
         match obj.kind {
-            ObjKind::Namespace | ObjKind::Table | ObjKind::AttrDef | ObjKind::DummyType => {
+            ObjKind::Namespace
+            | ObjKind::Collation
+            | ObjKind::Type
+            | ObjKind::Conversion
+            | ObjKind::Table
+            | ObjKind::AttrDef
+            | ObjKind::DummyType
+            | ObjKind::ProcLang
+            | ObjKind::Transform
+            | ObjKind::Cast
+            | ObjKind::Func
+            | ObjKind::Agg
+            | ObjKind::AccessMethod
+            | ObjKind::Operator
+            | ObjKind::OpClass
+            | ObjKind::OpFamily => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
-            ObjKind::Index | ObjKind::RefreshMatview => g.add_dep(id, post),
+            ObjKind::Index | ObjKind::RefreshMatview | ObjKind::Trigger | ObjKind::EventTrigger => {
+                g.add_dep(id, post)
+            }
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);
