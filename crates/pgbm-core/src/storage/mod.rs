@@ -14,6 +14,7 @@
 //! | [`S3Storage`] | S3 or any S3-compatible endpoint, via `aws-sdk-s3` |
 //! | [`RetryStorage`], [`PrefixStorage`] | decorators: retry transient failures, scope a store to a key prefix |
 //! | [`Location`], [`open`] | `DIR`, `file:///DIR` or `s3://bucket/prefix` to a ready store |
+//! | [`ObjectReader`] | a stored object as the archive reader's ranged source |
 //!
 //! # Keys
 //!
@@ -48,6 +49,7 @@ use futures_util::TryStreamExt;
 mod error;
 mod local;
 mod location;
+mod object;
 mod path;
 mod prefix;
 mod retry;
@@ -60,6 +62,7 @@ pub mod conformance;
 pub use error::{Result, StorageError};
 pub use local::LocalStorage;
 pub use location::{open, Location, OpenOptions, Opened};
+pub use object::ObjectReader;
 pub use path::validate_key;
 pub use prefix::PrefixStorage;
 pub use retry::{Backoff, RetryStorage};
