@@ -21,8 +21,9 @@
 //! tests with that hint; they never skip.
 //!
 //! The server runs in its own process group. A watchdog (`sh` polling the test process,
-//! as for clusters) kills the group when the test process is gone, however it ends;
-//! a private server ([`MotoServer::start`]) is also killed when dropped.
+//! as for clusters) kills the group and deletes the server's temp directory when the
+//! test process is gone, however it ends; a private server ([`MotoServer::start`]) is
+//! also killed when dropped.
 //!
 //! Checks made *behind pgbm's back* ([`MotoServer::multipart_uploads`],
 //! [`MotoServer::object_keys`]) use plain HTTP/1.0 requests, so they cannot share a bug
@@ -109,7 +110,9 @@ impl MotoServer {
                 dir: Some(dir),
             };
             let pid = server.server.as_ref().map_or(0, Child::id);
-            server.watchdog = Some(spawn_watchdog(std::process::id(), pid));
+            let dir_path = server.dir.as_ref().map(|d| d.path().to_path_buf());
+            let dir_path = dir_path.expect("a server always has its dir");
+            server.watchdog = Some(spawn_watchdog(std::process::id(), pid, &dir_path));
             match server.wait_ready() {
                 Ok(()) => return server,
                 Err(output) if output.contains("Address already in use") => {
@@ -273,15 +276,17 @@ fn spawn_moto(port: u16, log: &Path) -> Child {
         })
 }
 
-/// The watchdog loop; arguments: poll interval, pid to watch, process group to kill.
+/// The watchdog loop; arguments: poll interval, pid to watch, process group to kill,
+/// directory to delete.
 const WATCHDOG_SCRIPT: &str = r#"
-interval=$1; pid=$2; group=$3
+interval=$1; pid=$2; group=$3; dir=$4
 while kill -0 "$pid" 2>/dev/null; do sleep "$interval"; done
 kill -KILL "-$group" 2>/dev/null  # dash: no `--`
+rm -rf "$dir"
 "#;
 
-/// Kills process group `group` once process `watched` is gone.
-fn spawn_watchdog(watched: u32, group: u32) -> Child {
+/// Kills process group `group` and deletes `dir` once process `watched` is gone.
+fn spawn_watchdog(watched: u32, group: u32, dir: &Path) -> Child {
     Command::new("sh")
         .arg("-c")
         .arg(WATCHDOG_SCRIPT)
@@ -289,6 +294,7 @@ fn spawn_watchdog(watched: u32, group: u32) -> Child {
         .arg("0.2")
         .arg(watched.to_string())
         .arg(group.to_string())
+        .arg(dir)
         .process_group(0)
         // Holding the test's stdout/stderr open would make cargo wait for the watchdog.
         .stdin(Stdio::null())
@@ -530,7 +536,8 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let mut watchdog = spawn_watchdog(watched.id(), target.id());
+        let dir = tempfile::tempdir().unwrap();
+        let mut watchdog = spawn_watchdog(watched.id(), target.id(), dir.path());
         watched.wait().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         let status = loop {
@@ -545,5 +552,9 @@ mod tests {
         };
         assert!(!status.success(), "killed, not exited: {status}");
         watchdog.wait().unwrap();
+        assert!(
+            !dir.path().exists(),
+            "the watchdog deletes the server's directory"
+        );
     }
 }
