@@ -2,6 +2,7 @@
 //! object, with the metadata of its `-- Name: ...` header.
 
 use super::catalog::{Catalog, Column, Database, RelDetails, Relation};
+use super::kinds::partitions;
 use super::model::{Graph, ObjId, ObjKind, Payload};
 use super::select::Selection;
 use super::DumpOptions;
@@ -356,7 +357,7 @@ impl Emitter<'_> {
         };
         match rel.kind {
             b'S' => self.sequence(rel, details)?,
-            b'r' | b'v' | b'm' => self.table(i, rel, details)?,
+            b'r' | b'v' | b'm' | b'p' => self.table(i, rel, details)?,
             _ => {
                 return Err(Error::unsupported(format!(
                     "cannot dump relation {} of kind {:?}",
@@ -506,7 +507,8 @@ impl Emitter<'_> {
         } else {
             "TABLE"
         };
-        let unlogged = if rel.persistence == b'u' {
+        // PostgreSQL 18 rejects UNLOGGED partitioned tables; pg_dump 18 leaves it out.
+        let unlogged = if rel.persistence == b'u' && (rel.kind != b'p' || self.version < 180000) {
             "UNLOGGED "
         } else {
             ""
@@ -515,13 +517,17 @@ impl Emitter<'_> {
         if rel.kind != b'm' {
             let mut items: Vec<String> = Vec::new();
             for (c, col) in d.columns.iter().enumerate() {
-                if !col.dropped && col.is_local {
+                // Inherited columns come from INHERITS; partitions print them all.
+                if partitions::prints_column(rel, col) {
                     let inline_default = !self.separate_defaults.contains(&(i, c));
-                    items.push(column_sql(col, inline_default));
+                    // An inherited NOT NULL is not repeated, except for partitions.
+                    let not_null = col.not_null && (!col.inh_not_null || rel.is_partition);
+                    items.push(column_sql(col, inline_default, not_null));
                 }
             }
+            // Partitions repeat inherited CHECKs: ATTACH PARTITION requires them.
             let inline = |(k, c): &(usize, &super::catalog::Check)| {
-                c.is_local && !self.separate_checks.contains(&(i, *k))
+                (c.is_local || rel.is_partition) && !self.separate_checks.contains(&(i, *k))
             };
             for (_, check) in d.checks.iter().enumerate().filter(inline) {
                 items.push(format!(
@@ -537,6 +543,7 @@ impl Emitter<'_> {
                 s.push_str(&items.join(",\n    "));
                 s.push_str("\n)");
             }
+            s.push_str(&partitions::inherits_clause(self.catalog, rel, d));
         }
         if !rel.reloptions.is_empty() || !rel.toast_reloptions.is_empty() {
             let mut opts = Vec::new();
@@ -554,6 +561,13 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         for col in d.columns.iter().filter(|c| !c.dropped) {
+            // A NOT NULL not inherited on a column CREATE TABLE did not print.
+            if !partitions::prints_column(rel, col) && col.not_null && !col.inh_not_null {
+                let qc = quote_ident(&col.name);
+                s.push_str(&format!(
+                    "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
+                ));
+            }
             s.push_str(&column_alters(col, qrel, self.opts));
         }
         match rel.replident {
@@ -835,7 +849,11 @@ impl Emitter<'_> {
             let mut e = Entry::new(idx.name.clone(), "INDEX", Some(&rel.schema), &rel.owner);
             e.tablespace = Some(idx.tablespace.clone());
             e.create = s;
-            e.drop = format!("DROP INDEX {qqidx};\n");
+            // An index attached to a partitioned index cannot be dropped on its
+            // own; it goes with its table or the partitioned index.
+            if idx.parent_idx == 0 {
+                e.drop = format!("DROP INDEX {qqidx};\n");
+            }
             self.push(e);
         }
         let text = self
@@ -893,8 +911,17 @@ impl Emitter<'_> {
             &rel.owner,
         );
         e.is_data = true;
+        // Partitions of an unsafe partitioning scheme load through the root (the
+        // comment is the entry's definition, printed before the COPY).
+        let copy_from = match partitions::load_via_root(self.catalog, rel) {
+            Some(root) => {
+                let qroot = qualified(&root.schema, &root.name);
+                format!("-- load via partition root {qroot}\n\nCOPY {qroot} {list} FROM stdin;\n")
+            }
+            None => format!("COPY {qrel} {list} FROM stdin;\n"),
+        };
         e.copy = Some(CopySpec {
-            copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
+            copy_from,
             copy_to: format!("COPY {qrel} {list} TO stdout"),
         });
         self.push(e);
@@ -942,7 +969,7 @@ impl Emitter<'_> {
 }
 
 /// A column inside CREATE TABLE.
-fn column_sql(col: &Column, inline_default: bool) -> String {
+fn column_sql(col: &Column, inline_default: bool, not_null: bool) -> String {
     let mut s = format!("{} {}", quote_ident(&col.name), col.type_name);
     if let Some((_, expr)) = col.default.as_ref().filter(|_| inline_default) {
         if col.generated == b's' {
@@ -951,7 +978,7 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
             s.push_str(&format!(" DEFAULT {expr}"));
         }
     }
-    if col.not_null {
+    if not_null {
         s.push_str(" NOT NULL");
     }
     if let Some(coll) = &col.collation {
@@ -964,11 +991,6 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
 fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
     let qc = quote_ident(&col.name);
     let mut s = String::new();
-    if !col.is_local && col.not_null {
-        s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
-        ));
-    }
     if let Some(target) = col.stat_target {
         s.push_str(&format!(
             "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"

@@ -26,6 +26,8 @@ pub(crate) enum ObjKind {
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
+    /// `ALTER TABLE ONLY parent ATTACH PARTITION child ...` (pre-data).
+    TableAttach,
     /// A table's row type or an array type: never dumped, kept for ordering.
     DummyType,
     /// A column default or generation expression.
@@ -35,6 +37,8 @@ pub(crate) enum ObjKind {
     /// FOREIGN KEY constraint.
     FkConstraint,
     Index,
+    /// `ALTER INDEX parent ATTACH PARTITION child` (post-data).
+    IndexAttach,
     /// A rule; for issue scope only views' ON SELECT rules.
     Rule,
     TableData,
@@ -52,6 +56,7 @@ impl ObjKind {
             ObjKind::Namespace => 1,
             ObjKind::Type => 6,
             ObjKind::Table => 20,
+            ObjKind::TableAttach => 21,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
             ObjKind::PreDataBoundary => 25,
@@ -60,6 +65,7 @@ impl ObjKind {
             ObjKind::PostDataBoundary => 31,
             ObjKind::Constraint => 32,
             ObjKind::Index => 33,
+            ObjKind::IndexAttach => 34,
             ObjKind::Rule => 36,
             ObjKind::FkConstraint => 38,
             ObjKind::RefreshMatview => 47,

@@ -200,11 +200,9 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace, NULL \
           FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'r', 'p') \
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
-        UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
-                  ELSE 'partitioned table' END, c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'f', 'p') OR c.relispartition) \
-        UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
-          FROM pg_catalog.pg_inherits i \
+        UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' ELSE 'foreign table' END, \
+                  c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
+          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('c', 'f') \
         UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
           FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
         UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \

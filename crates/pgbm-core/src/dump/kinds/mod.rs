@@ -10,6 +10,11 @@
 //! * `fn emit(emitter, obj, item)`: the entries (definition, comment, ACL) pg_dump
 //!   writes for it.
 //!
+//! Optional hooks, for groups that hang off tables: `read_details` runs once the dumped
+//! tables are locked (for deparse functions such as `pg_get_expr`), and
+//! `add_table_objects` once tables' own pieces (defaults, constraints, indexes, rules)
+//! are in the graph.
+//!
 //! Registering a group touches only this file, [`super::model::ObjKind`] (its sort
 //! priority and section) and the list of still-unsupported kinds in
 //! [`super::select::check_supported`].
@@ -21,23 +26,39 @@ use super::select::Selection;
 use crate::error::Result;
 use tokio_postgres::Client;
 
+pub(crate) mod partitions;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
 #[derive(Debug, Default)]
 pub(crate) struct KindCatalog {
     pub types: types::Types,
+    pub partitions: partitions::Partitions,
 }
 
 /// What a graph object of a kind group points back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KindPayload {
     Type(types::Item),
+    Partition(partitions::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
+    partitions::read(client, version, catalog).await?;
+    Ok(())
+}
+
+/// Reads what needs the dumped tables locked (deparse functions), after
+/// [`super::catalog::read_details`], and derives what children inherit.
+pub(crate) async fn read_details(
+    _client: &Client,
+    version: i32,
+    catalog: &mut Catalog,
+    sel: &Selection,
+) -> Result<()> {
+    partitions::flag_inherited(catalog, sel, version);
     Ok(())
 }
 
@@ -46,10 +67,17 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     types::add_objects(g, catalog, sel);
 }
 
+/// Adds the objects that hang off tables' own pieces (indexes, constraints), once
+/// those are in the graph: partition attaches.
+pub(crate) fn add_table_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    partitions::add_objects(g, catalog, sel);
+}
+
 /// Emits the entries of one object of a kind group.
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
+        KindPayload::Partition(item) => partitions::emit(e, obj, item),
     }
 }
 
