@@ -163,7 +163,8 @@ pub(crate) struct Sequence {
     pub is_called: bool,
 }
 
-/// A view's ON SELECT rule.
+/// A rewrite rule: a view's ON SELECT rule or a rule of its own (see
+/// [`super::kinds::rules`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     pub oid: u32,
@@ -171,6 +172,8 @@ pub(crate) struct Rule {
     pub name: String,
     pub ev_type: u8,
     pub is_instead: bool,
+    /// `O` (origin, the default), `A` (always), `R` (replica) or `D` (disabled).
+    pub ev_enabled: u8,
 }
 
 /// A table row type or array type (ordering only).
@@ -344,7 +347,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
 }
 
 async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT oid, rulename, ev_class, ev_type, is_instead \
+    let sql = "SELECT oid, rulename, ev_class, ev_type, is_instead, ev_enabled \
                FROM pg_catalog.pg_rewrite ORDER BY oid";
     for row in query(client, "rules", sql, &[]).await? {
         catalog.rules.push(Rule {
@@ -353,6 +356,7 @@ async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
             name: row.get("rulename"),
             ev_type: byte(&row, "ev_type"),
             is_instead: row.get("is_instead"),
+            ev_enabled: byte(&row, "ev_enabled"),
         });
     }
     Ok(())

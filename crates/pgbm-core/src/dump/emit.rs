@@ -58,6 +58,9 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Views (relation indexes) whose ON SELECT rule a dependency loop made separate:
+    /// created with a dummy body, completed by a `_RETURN` RULE entry.
+    dummy_views: HashSet<usize>,
 }
 
 impl Entry {
@@ -108,6 +111,7 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        dummy_views: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
         match obj.payload {
@@ -116,6 +120,14 @@ pub(crate) fn emit(
             }
             Payload::Check { table, check } => {
                 e.separate_checks.insert((table, check));
+            }
+            Payload::ViewRule(ri) if catalog.relations[ri].kind == b'v' => {
+                let rule = catalog.rules.iter().find(|r| r.oid == obj.cat.1);
+                if rule
+                    .is_some_and(|r| super::kinds::rules::is_view_rule(r, &catalog.relations[ri]))
+                {
+                    e.dummy_views.insert(ri);
+                }
             }
             _ => {}
         }
@@ -139,6 +151,9 @@ pub(crate) fn emit(
             }
             (ObjKind::Index, Payload::Index { table, index }) => e.index(table, index),
             (ObjKind::FkConstraint, Payload::Fk { table, fk }) => e.foreign_key(table, fk),
+            (ObjKind::Rule, Payload::ViewRule(_)) if obj.separate => {
+                super::kinds::rules::emit(&mut e, obj)?;
+            }
             (ObjKind::TableData, Payload::Data(i)) => e.table_data(i),
             (ObjKind::SequenceSet, Payload::Data(i)) => e.sequence_set(i),
             (ObjKind::RefreshMatview, Payload::Data(i)) => e.refresh(i),
@@ -407,7 +422,7 @@ impl Emitter<'_> {
     fn table(&mut self, i: usize, rel: &Relation, d: &RelDetails) -> Result<()> {
         let qrel = qualified(&rel.schema, &rel.name);
         let (kind, create) = match rel.kind {
-            b'v' => ("VIEW", self.view_sql(rel, d, &qrel)?),
+            b'v' => ("VIEW", self.view_sql(i, rel, d, &qrel)?),
             b'm' => ("MATERIALIZED VIEW", self.table_sql(i, rel, d, &qrel)?),
             _ => ("TABLE", self.table_sql(i, rel, d, &qrel)?),
         };
@@ -488,17 +503,30 @@ impl Emitter<'_> {
         }
     }
 
-    fn view_sql(&self, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let mut s = format!("CREATE VIEW {qrel}");
-        if !rel.reloptions.is_empty() {
-            s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    fn view_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+        if self.dummy_views.contains(&i) {
+            // Broken out of a dependency loop: the real body comes post-data, in a
+            // `_RETURN` RULE entry.
+            return Ok(format!("CREATE VIEW {qrel} AS\n{};\n", dummy_view_body(d)));
         }
-        s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
-        if let Some(opt) = &rel.check_option {
-            s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
-        }
-        s.push_str(";\n");
-        Ok(s)
+        Ok(format!("CREATE {}", view_definition(rel, d, qrel)?))
+    }
+
+    /// For a view created with a dummy body: `CREATE OR REPLACE VIEW` with the real
+    /// body, and with the dummy one (what "dropping" the real body means).
+    pub(crate) fn view_bodies(&self, rel: &Relation) -> Result<(String, String)> {
+        let qrel = qualified(&rel.schema, &rel.name);
+        let d = rel
+            .details
+            .as_ref()
+            .ok_or_else(|| Error::internal(format!("columns of view {qrel} not read")))?;
+        Ok((
+            format!("CREATE OR REPLACE {}", view_definition(rel, d, &qrel)?),
+            format!(
+                "CREATE OR REPLACE VIEW {qrel} AS\n{};\n",
+                dummy_view_body(d)
+            ),
+        ))
     }
 
     fn table_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
@@ -1040,6 +1068,37 @@ fn index_alters(idx: &super::catalog::Index, qrel: &str) -> String {
         s.push_str(&format!(
             "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
         ));
+    }
+    s
+}
+
+/// `VIEW q [WITH (...)] AS <body> [WITH ... CHECK OPTION];`
+fn view_definition(rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+    let mut s = format!("VIEW {qrel}");
+    if !rel.reloptions.is_empty() {
+        s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    }
+    s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
+    if let Some(opt) = &rel.check_option {
+        s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
+    }
+    s.push_str(";\n");
+    Ok(s)
+}
+
+/// A view body with the view's column names, types and collations and no
+/// dependencies: `SELECT NULL::type AS col, ...`.
+fn dummy_view_body(d: &RelDetails) -> String {
+    let mut s = String::from("SELECT");
+    for (k, col) in d.columns.iter().filter(|c| !c.dropped).enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\n    NULL::{}", col.type_name));
+        if let Some(coll) = &col.collation {
+            s.push_str(&format!(" COLLATE {coll}"));
+        }
+        s.push_str(&format!(" AS {}", quote_ident(&col.name)));
     }
     s
 }

@@ -36,6 +36,9 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
             Payload::Table(i),
         ));
         table_obj.insert(i, id);
+        if rel.kind == b'v' {
+            g.views.insert(id);
+        }
     }
     super::kinds::add_objects(&mut g, catalog, sel);
     for t in &catalog.dummy_types {

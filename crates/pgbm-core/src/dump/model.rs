@@ -39,7 +39,8 @@ pub(crate) enum ObjKind {
     Index,
     /// `ALTER INDEX parent ATTACH PARTITION child` (post-data).
     IndexAttach,
-    /// A rule; for issue scope only views' ON SELECT rules.
+    /// A rewrite rule (a view's ON SELECT rule, merged into CREATE VIEW unless a
+    /// loop splits it out, or a rule of its own).
     Rule,
     TableData,
     SequenceSet,
@@ -138,6 +139,8 @@ pub(crate) enum Tiebreak {
 pub(crate) struct Graph {
     pub objs: Vec<Obj>,
     by_cat: HashMap<(u32, u32), ObjId>,
+    /// The objects of views (not materialized views): loop repairs treat them apart.
+    pub views: std::collections::HashSet<ObjId>,
 }
 
 impl Graph {

@@ -205,8 +205,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('c', 'f') \
         UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
           FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
-        UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \
-          FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND NOT (r.ev_type = '1' AND r.is_instead) \
         UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
           FROM pg_catalog.pg_class c WHERE c.relrowsecurity \
         UNION ALL SELECT 'policy', p.polname || ' on ' || p.polrelid::pg_catalog.regclass::text, NULL, p.polrelid \

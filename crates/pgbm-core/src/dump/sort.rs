@@ -176,6 +176,25 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
+    // A longer loop through a view (not a materialized view) and its ON SELECT rule:
+    // the view is created early with a dummy body, and the rule, now separate and
+    // post-data, replaces it with the real one (pg_dump's repairViewRuleMultiLoop).
+    if lp.len() > 2 {
+        for &v in lp.iter().filter(|&&v| graph.views.contains(&v)) {
+            let rule = lp.iter().copied().find(|&r| {
+                kind(r) == ObjKind::Rule && !graph.objs[r].separate && belongs_to(graph, r, v)
+            });
+            if let Some(r) = rule {
+                graph.remove_dep(v, r);
+                graph.objs[r].separate = true;
+                graph.add_dep(r, v);
+                if let Some(post) = find_kind(graph, ObjKind::PostDataBoundary) {
+                    graph.add_dep(r, post);
+                }
+                return Ok(());
+            }
+        }
+    }
     // A longer loop through a table and one of its inline defaults or CHECK
     // constraints: emit that piece separately, after the table.
     for &t in lp {
@@ -299,6 +318,24 @@ mod tests {
         assert!(g.objs[d].separate);
         assert_eq!(names(&g, &order), ["t", "t_id_seq", "t"]);
         assert_eq!(order[2], d);
+    }
+
+    #[test]
+    fn view_rule_loop_makes_a_dummy_view() {
+        // view -> its ON SELECT rule -> table -> view (the table has a column of the
+        // view's row type, the view reads the table).
+        let mut g = Graph::default();
+        let v = g.add(obj(ObjKind::Table, "v", Payload::Table(0)));
+        g.views.insert(v);
+        let h = g.add(obj(ObjKind::Table, "h", Payload::Table(1)));
+        let r = g.add(obj(ObjKind::Rule, "_RETURN", Payload::ViewRule(0)));
+        let post = g.add(obj(ObjKind::PostDataBoundary, "post", Payload::None));
+        g.add_dep(v, r);
+        g.add_dep(r, h);
+        g.add_dep(h, v);
+        let order = sort(&mut g).unwrap();
+        assert!(g.objs[r].separate);
+        assert_eq!(order, [v, h, post, r]);
     }
 
     #[test]

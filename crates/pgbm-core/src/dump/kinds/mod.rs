@@ -27,6 +27,7 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod partitions;
+pub(crate) mod rules;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -34,6 +35,7 @@ pub(crate) mod types;
 pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub partitions: partitions::Partitions,
+    pub rules: rules::Rules,
 }
 
 /// What a graph object of a kind group points back to.
@@ -53,12 +55,13 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
 /// Reads what needs the dumped tables locked (deparse functions), after
 /// [`super::catalog::read_details`], and derives what children inherit.
 pub(crate) async fn read_details(
-    _client: &Client,
+    client: &Client,
     version: i32,
     catalog: &mut Catalog,
     sel: &Selection,
 ) -> Result<()> {
     partitions::flag_inherited(catalog, sel, version);
+    rules::read_details(client, version, catalog, sel).await?;
     Ok(())
 }
 
