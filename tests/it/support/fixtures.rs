@@ -24,8 +24,8 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge indexes inheritance names partitions privileges rules
-            schemas sequences types views);
+            columns constraints data_edge indexes inheritance names partitions policies
+            privileges rules schemas sequences statistics statistics_pg14 types views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -311,7 +311,11 @@ fn add_boundaries(g: &mut Graph) {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
-            ObjKind::Index | ObjKind::IndexAttach | ObjKind::RefreshMatview => g.add_dep(id, post),
+            ObjKind::Index
+            | ObjKind::IndexAttach
+            | ObjKind::StatsExt
+            | ObjKind::Policy
+            | ObjKind::RefreshMatview => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

@@ -36,9 +36,13 @@ pub(crate) enum ObjKind {
     Constraint,
     /// FOREIGN KEY constraint.
     FkConstraint,
+    /// A row-level security policy, or row security being enabled on a table.
+    Policy,
     Index,
     /// `ALTER INDEX parent ATTACH PARTITION child` (post-data).
     IndexAttach,
+    /// An extended statistics object (post-data).
+    StatsExt,
     /// A rewrite rule (a view's ON SELECT rule, merged into CREATE VIEW unless a
     /// loop splits it out, or a rule of its own).
     Rule,
@@ -67,8 +71,10 @@ impl ObjKind {
             ObjKind::Constraint => 32,
             ObjKind::Index => 33,
             ObjKind::IndexAttach => 34,
+            ObjKind::StatsExt => 35,
             ObjKind::Rule => 36,
             ObjKind::FkConstraint => 38,
+            ObjKind::Policy => 39,
             ObjKind::RefreshMatview => 47,
         }
     }

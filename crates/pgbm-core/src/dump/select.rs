@@ -205,12 +205,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('c', 'f') \
         UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
           FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
-        UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.relrowsecurity \
-        UNION ALL SELECT 'policy', p.polname || ' on ' || p.polrelid::pg_catalog.regclass::text, NULL, p.polrelid \
-          FROM pg_catalog.pg_policy p \
-        UNION ALL SELECT 'extended statistics', s.stxname, s.stxnamespace, s.stxrelid \
-          FROM pg_catalog.pg_statistic_ext s \
         UNION ALL SELECT 'collation', c.collname, c.collnamespace, NULL FROM pg_catalog.pg_collation c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'conversion', c.conname, c.connamespace, NULL FROM pg_catalog.pg_conversion c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'operator', o.oid::pg_catalog.regoperator::text, o.oprnamespace, NULL FROM pg_catalog.pg_operator o WHERE o.oid >= 16384 \

@@ -27,7 +27,9 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod partitions;
+pub(crate) mod policies;
 pub(crate) mod rules;
+pub(crate) mod statistics;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -36,6 +38,8 @@ pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub partitions: partitions::Partitions,
     pub rules: rules::Rules,
+    pub policies: policies::Policies,
+    pub statistics: statistics::Statistics,
 }
 
 /// What a graph object of a kind group points back to.
@@ -43,12 +47,15 @@ pub(crate) struct KindCatalog {
 pub(crate) enum KindPayload {
     Type(types::Item),
     Partition(partitions::Item),
+    Policy(policies::Item),
+    Statistics(statistics::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
     partitions::read(client, version, catalog).await?;
+    statistics::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -62,6 +69,8 @@ pub(crate) async fn read_details(
 ) -> Result<()> {
     partitions::flag_inherited(catalog, sel, version);
     rules::read_details(client, version, catalog, sel).await?;
+    policies::read_details(client, version, catalog, sel).await?;
+    statistics::read_details(client, version, catalog, sel).await?;
     Ok(())
 }
 
@@ -71,9 +80,11 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
 }
 
 /// Adds the objects that hang off tables' own pieces (indexes, constraints), once
-/// those are in the graph: partition attaches.
+/// those are in the graph: partition attaches, extended statistics, row security.
 pub(crate) fn add_table_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     partitions::add_objects(g, catalog, sel);
+    statistics::add_objects(g, catalog, sel);
+    policies::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -81,6 +92,8 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Partition(item) => partitions::emit(e, obj, item),
+        KindPayload::Policy(item) => policies::emit(e, obj, item),
+        KindPayload::Statistics(item) => statistics::emit(e, obj, item),
     }
 }
 
