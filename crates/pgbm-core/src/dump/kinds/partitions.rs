@@ -96,6 +96,10 @@ pub(crate) fn parents_to_read(catalog: &Catalog, wanted: &[usize]) -> Vec<usize>
 /// NOT NULL inherited from a parent is not repeated; a parent's default that the
 /// child lacks becomes an explicit `DEFAULT NULL`; a generation expression inherited
 /// from a parent is not repeated (partitions, created standalone, keep it).
+///
+/// Verified against pg_dump 15. From 16 on (per pg_dump's current sources, not yet
+/// checked against a 16 server) a parent's made-up `DEFAULT NULL` no longer counts,
+/// and a child's generation expression is left out only when it equals the parents'.
 pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i32) {
     let by_oid: HashMap<u32, usize> = catalog
         .relations
@@ -103,8 +107,8 @@ pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i3
         .enumerate()
         .map(|(i, r)| (r.oid, i))
         .collect();
-    // In relation (OID) order, like pg_dump: a parent's made-up DEFAULT NULL counts
-    // as a default for its own children only before PostgreSQL 16.
+    // In relation (OID) order, like pg_dump: before 16 a parent's made-up DEFAULT
+    // NULL counts as a default for its own children.
     for i in 0..catalog.relations.len() {
         let rel = &catalog.relations[i];
         if rel.parents.is_empty()
@@ -124,7 +128,8 @@ pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i3
             if col.dropped {
                 continue;
             }
-            let (mut not_null, mut default, mut generated) = (false, false, false);
+            let (mut not_null, mut default) = (false, false);
+            let (mut same_generated, mut other_generated) = (false, false);
             for parent in &parents {
                 let Some(pcol) = parent.details.as_ref().and_then(|pd| {
                     pd.columns
@@ -137,21 +142,31 @@ pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i3
                 let made_up = matches!(&pcol.default, Some((0, _)));
                 default |=
                     pcol.default.is_some() && pcol.generated == 0 && (version < 160000 || !made_up);
-                generated |= pcol.generated != 0;
+                if pcol.generated != 0 {
+                    let same =
+                        pcol.default.as_ref().map(|p| &p.1) == col.default.as_ref().map(|c| &c.1);
+                    same_generated |= same;
+                    other_generated |= !same;
+                }
             }
-            flags.push((c, not_null, default, generated));
+            let drop_generated = if version < 160000 {
+                same_generated || other_generated
+            } else {
+                same_generated && !other_generated
+            };
+            flags.push((c, not_null, default, drop_generated));
         }
         let is_partition = rel.is_partition;
         let Some(d) = catalog.relations[i].details.as_mut() else {
             continue;
         };
-        for (c, not_null, default, generated) in flags {
+        for (c, not_null, default, drop_generated) in flags {
             let col = &mut d.columns[c];
             col.inh_not_null = not_null;
             if default && col.default.is_none() {
                 col.default = Some((0, "NULL".to_string()));
             }
-            if generated && !is_partition {
+            if drop_generated && !is_partition {
                 col.default = None;
             }
         }
@@ -396,4 +411,120 @@ fn index_attach(e: &mut Emitter<'_>, table: usize, index: usize) {
         qualified(&rel.schema, &idx.name)
     );
     e.push(entry);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dump::catalog::Column;
+
+    fn rel(oid: u32, name: &str, kind: u8, parents: &[u32]) -> Relation {
+        Relation {
+            oid,
+            name: name.to_string(),
+            nsp_oid: 2200,
+            schema: "s".to_string(),
+            kind,
+            owner: "o".to_string(),
+            acl: None,
+            acl_default: Vec::new(),
+            persistence: b'p',
+            is_populated: true,
+            replident: b'd',
+            force_rls: false,
+            tablespace: String::new(),
+            access_method: None,
+            reloptions: Vec::new(),
+            toast_reloptions: Vec::new(),
+            check_option: None,
+            owned_by: None,
+            is_partition: false,
+            parents: parents.to_vec(),
+            details: Some(RelDetails::default()),
+        }
+    }
+
+    fn col(num: i32, name: &str, not_null: bool, default: Option<&str>, local: bool) -> Column {
+        Column {
+            num,
+            name: name.to_string(),
+            type_name: "integer".to_string(),
+            stat_target: None,
+            storage: b'p',
+            type_storage: b'p',
+            not_null,
+            dropped: false,
+            is_local: local,
+            options: String::new(),
+            collation: None,
+            identity: 0,
+            generated: 0,
+            compression: 0,
+            default: default.map(|d| (1, d.to_string())),
+            inh_not_null: false,
+        }
+    }
+
+    #[test]
+    fn unsafe_scheme_anywhere_above_loads_through_the_root() {
+        let mut cat = Catalog::default();
+        cat.relations.push(rel(1, "root", b'p', &[]));
+        cat.relations.push(rel(101, "mid", b'p', &[1]));
+        cat.relations.push(rel(102, "leaf", b'r', &[101]));
+        cat.relations.push(rel(103, "other", b'r', &[1]));
+        for r in &mut cat.relations[1..] {
+            r.is_partition = true;
+        }
+        assert!(load_via_root(&cat, &cat.relations[2]).is_none());
+        cat.kinds.partitions.unsafe_roots.insert(101);
+        let root = load_via_root(&cat, &cat.relations[2]).map(|r| r.name.as_str());
+        assert_eq!(root, Some("root"));
+        // A sibling under the safe root only.
+        assert!(load_via_root(&cat, &cat.relations[3]).is_none());
+    }
+
+    #[test]
+    fn inherits_for_children_partition_by_for_partitioned() {
+        let mut cat = Catalog::default();
+        cat.relations.push(rel(1, "p1", b'r', &[]));
+        cat.relations.push(rel(2, "P 2", b'r', &[]));
+        let child = rel(3, "c", b'r', &[1, 2]);
+        let d = RelDetails {
+            partkeydef: Some("RANGE (a)".to_string()),
+            ..RelDetails::default()
+        };
+        assert_eq!(
+            inherits_clause(&cat, &child, &RelDetails::default()),
+            "\nINHERITS (s.p1, s.\"P 2\")"
+        );
+        let mut part = rel(104, "part", b'p', &[1]);
+        part.is_partition = true;
+        assert_eq!(inherits_clause(&cat, &part, &d), "\nPARTITION BY RANGE (a)");
+    }
+
+    #[test]
+    fn children_inherit_not_null_and_get_default_null() {
+        let mut cat = Catalog::default();
+        let mut parent = rel(1, "p", b'r', &[]);
+        parent.details.as_mut().unwrap().columns = vec![
+            col(1, "a", true, Some("1"), true),
+            col(2, "b", false, None, true),
+        ];
+        let mut child = rel(2, "c", b'r', &[1]);
+        child.details.as_mut().unwrap().columns = vec![
+            col(1, "a", true, None, false),
+            col(2, "b", true, None, false),
+        ];
+        cat.relations.push(parent);
+        cat.relations.push(child);
+        let mut sel = Selection::default();
+        sel.tables.extend([1, 2]);
+        flag_inherited(&mut cat, &sel, 150000);
+        let cols = &cat.relations[1].details.as_ref().unwrap().columns;
+        assert!(cols[0].inh_not_null);
+        assert_eq!(cols[0].default, Some((0, "NULL".to_string())));
+        // b's NOT NULL is the child's own: printed as SET NOT NULL.
+        assert!(!cols[1].inh_not_null);
+        assert_eq!(cols[1].default, None);
+    }
 }
