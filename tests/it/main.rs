@@ -18,3 +18,4 @@ mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
+mod segmented;

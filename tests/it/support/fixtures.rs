@@ -24,8 +24,9 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge indexes inheritance names partitions policies
-            privileges rules schemas sequences statistics statistics_pg14 types views);
+            collations collations_icu columns constraints data_edge functions functions_pg14
+            indexes inheritance names operators partitions policies privileges rules schemas
+            sequences statistics statistics_pg14 triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -45,6 +45,8 @@ pub(crate) struct Entry {
 pub(crate) struct CopySpec {
     pub copy_from: String,
     pub copy_to: String,
+    /// Size estimate from the catalog (bytes), for scheduling.
+    pub estimated_bytes: i64,
 }
 
 /// Context shared by the emit functions.
@@ -61,6 +63,9 @@ pub(crate) struct Emitter<'a> {
     /// Views (relation indexes) whose ON SELECT rule a dependency loop made separate:
     /// created with a dummy body, completed by a `_RETURN` RULE entry.
     dummy_views: HashSet<usize>,
+    /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
+    /// written as their own entry rather than inside CREATE DOMAIN).
+    pub separate_objs: HashSet<(u32, u32)>,
 }
 
 impl Entry {
@@ -71,6 +76,13 @@ impl Entry {
         namespace: Option<&str>,
         owner: &str,
     ) -> Self {
+        let pass = match desc {
+            "ACL" => Pass::Acl,
+            "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
+            // Comments follow their object, and event triggers have no ACLs.
+            "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
+            _ => Pass::Main,
+        };
         Entry {
             tag,
             desc,
@@ -82,11 +94,7 @@ impl Entry {
             drop: String::new(),
             copy: None,
             is_data: false,
-            pass: match desc {
-                "ACL" => Pass::Acl,
-                "MATERIALIZED VIEW DATA" => Pass::PostAcl,
-                _ => Pass::Main,
-            },
+            pass,
             owner_object: None,
         }
     }
@@ -112,8 +120,10 @@ pub(crate) fn emit(
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
         dummy_views: HashSet::new(),
+        separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
+        e.separate_objs.insert(obj.cat);
         match obj.payload {
             Payload::AttrDef { table, col } => {
                 e.separate_defaults.insert((table, col));
@@ -951,6 +961,7 @@ impl Emitter<'_> {
         e.copy = Some(CopySpec {
             copy_from,
             copy_to: format!("COPY {qrel} {list} TO stdout"),
+            estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
     }

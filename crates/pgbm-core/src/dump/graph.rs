@@ -275,7 +275,17 @@ fn add_pg_depend(g: &mut Graph, catalog: &Catalog) {
         ) else {
             continue;
         };
-        g.add_dep(obj, refobj);
+        // A composite type's pg_class row depends internally on its pg_type row;
+        // pg_dump reverses that edge so the type follows its columns' types, whose
+        // edges hang on the pg_class row.
+        let composite_row = d.deptype == b'i'
+            && g.objs[obj].kind == ObjKind::Table
+            && g.objs[refobj].kind == ObjKind::Type;
+        if composite_row {
+            g.add_dep(refobj, obj);
+        } else {
+            g.add_dep(obj, refobj);
+        }
     }
 }
 
@@ -300,11 +310,22 @@ fn add_boundaries(g: &mut Graph) {
         let obj = &g.objs[id];
         match obj.kind {
             ObjKind::Namespace
+            | ObjKind::Collation
             | ObjKind::Type
+            | ObjKind::Conversion
             | ObjKind::Table
             | ObjKind::TableAttach
             | ObjKind::AttrDef
-            | ObjKind::DummyType => {
+            | ObjKind::DummyType
+            | ObjKind::ProcLang
+            | ObjKind::Transform
+            | ObjKind::Cast
+            | ObjKind::Func
+            | ObjKind::Agg
+            | ObjKind::AccessMethod
+            | ObjKind::Operator
+            | ObjKind::OpClass
+            | ObjKind::OpFamily => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {
@@ -315,7 +336,9 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::IndexAttach
             | ObjKind::StatsExt
             | ObjKind::Policy
-            | ObjKind::RefreshMatview => g.add_dep(id, post),
+            | ObjKind::RefreshMatview
+            | ObjKind::Trigger
+            | ObjKind::EventTrigger => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

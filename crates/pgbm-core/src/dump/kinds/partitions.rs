@@ -438,6 +438,7 @@ mod tests {
             toast_reloptions: Vec::new(),
             check_option: None,
             owned_by: None,
+            pages: 0,
             is_partition: false,
             parents: parents.to_vec(),
             details: Some(RelDetails::default()),
