@@ -26,7 +26,7 @@ macro_rules! fixture_tests {
         fixture_tests!(@each $run:
             collations collations_icu columns constraints data_edge functions functions_pg14
             indexes inheritance names operators partitions policies privileges rules schemas
-            sequences statistics statistics_pg14 triggers types types_user views);
+            sequences statistics statistics_pg14 table_options triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(
