@@ -38,6 +38,9 @@ pub(crate) struct Entry {
     pub pass: Pass,
     /// SQL for `ALTER <owner_object> OWNER TO`, if the kind has owners.
     pub owner_object: Option<String>,
+    /// A statement printed after the owner's (pg_dump 17+ gives a partitioned table
+    /// its access method there: `ALTER TABLE ... SET ACCESS METHOD`).
+    pub after_owner: String,
 }
 
 /// How to stream one table's data.
@@ -96,6 +99,7 @@ impl Entry {
             is_data: false,
             pass,
             owner_object: None,
+            after_owner: String::new(),
         }
     }
 }
@@ -445,6 +449,11 @@ impl Emitter<'_> {
         }
         if matches!(rel.kind, b'r' | b'm') {
             e.table_am = rel.access_method.clone();
+        }
+        // Partitioned tables have an access method from 17 on (for their future
+        // partitions); being storage-less, they get it by ALTER TABLE.
+        if let (b'p', true, Some(am)) = (rel.kind, self.version >= 170000, &rel.access_method) {
+            e.after_owner = format!("ALTER TABLE {qrel} SET ACCESS METHOD {};", quote_ident(am));
         }
         self.push(e);
         let q = quote_ident(&rel.name);
