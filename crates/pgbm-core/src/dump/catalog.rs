@@ -236,6 +236,14 @@ pub(crate) struct Catalog {
     pub kinds: super::kinds::KindCatalog,
 }
 
+impl Catalog {
+    /// The index in [`Catalog::relations`] of the relation with OID `oid`
+    /// (relations are read in OID order).
+    pub(crate) fn relation_index(&self, oid: u32) -> Option<usize> {
+        self.relations.binary_search_by_key(&oid, |r| r.oid).ok()
+    }
+}
+
 pub(crate) fn oid(row: &Row, col: &str) -> u32 {
     row.get::<_, u32>(col)
 }

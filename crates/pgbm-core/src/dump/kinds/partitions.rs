@@ -33,26 +33,28 @@ pub(crate) enum Item {
     /// `ALTER TABLE ONLY parent ATTACH PARTITION child ...` for relation `usize`.
     TableAttach(usize),
     /// `ALTER INDEX parent ATTACH PARTITION child` for index `index` of relation
-    /// `table`.
-    IndexAttach { table: usize, index: usize },
+    /// `table`; the partitioned index is index `parent_index` of `parent_table`.
+    IndexAttach {
+        table: usize,
+        index: usize,
+        parent_table: usize,
+        parent_index: usize,
+    },
 }
 
 /// Reads inheritance parents (into [`Relation::parents`]) and the partitioned tables
 /// with an unsafe partitioning scheme.
 pub(crate) async fn read(client: &Client, _version: i32, catalog: &mut Catalog) -> Result<()> {
-    let by_oid: HashMap<u32, usize> = catalog
-        .relations
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.oid, i))
-        .collect();
     // pg_inherits also links partitioned indexes to their partitions' indexes; those
     // rows name no relation of ours and are skipped here (see Index::parent_idx).
     let sql = "SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits \
                ORDER BY inhrelid, inhseqno";
     for row in query(client, "inheritance", sql, &[]).await? {
         let (child, parent) = (oid(&row, "inhrelid"), oid(&row, "inhparent"));
-        if let (Some(&c), true) = (by_oid.get(&child), by_oid.contains_key(&parent)) {
+        if let (Some(c), Some(_)) = (
+            catalog.relation_index(child),
+            catalog.relation_index(parent),
+        ) {
             catalog.relations[c].parents.push(parent);
         }
     }
@@ -81,7 +83,7 @@ pub(crate) fn parents_to_read(catalog: &Catalog, wanted: &[usize]) -> Vec<usize>
             if wanted_oids.contains(p) {
                 continue;
             }
-            if let Some(pi) = catalog.relations.iter().position(|r| r.oid == *p) {
+            if let Some(pi) = catalog.relation_index(*p) {
                 if !extra.contains(&pi) {
                     extra.push(pi);
                 }
@@ -101,12 +103,6 @@ pub(crate) fn parents_to_read(catalog: &Catalog, wanted: &[usize]) -> Vec<usize>
 /// checked against a 16 server) a parent's made-up `DEFAULT NULL` no longer counts,
 /// and a child's generation expression is left out only when it equals the parents'.
 pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i32) {
-    let by_oid: HashMap<u32, usize> = catalog
-        .relations
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.oid, i))
-        .collect();
     // In relation (OID) order, like pg_dump: before 16 a parent's made-up DEFAULT
     // NULL counts as a default for its own children.
     for i in 0..catalog.relations.len() {
@@ -121,7 +117,7 @@ pub(crate) fn flag_inherited(catalog: &mut Catalog, sel: &Selection, version: i3
         let parents: Vec<&Relation> = rel
             .parents
             .iter()
-            .filter_map(|p| by_oid.get(p).map(|&pi| &catalog.relations[pi]))
+            .filter_map(|p| catalog.relation_index(*p).map(|pi| &catalog.relations[pi]))
             .collect();
         let mut flags: Vec<(usize, bool, bool, bool)> = Vec::new();
         for (c, col) in d.columns.iter().enumerate() {
@@ -188,7 +184,7 @@ pub(crate) fn inherits_clause(catalog: &Catalog, rel: &Relation, d: &RelDetails)
         let names: Vec<String> = rel
             .parents
             .iter()
-            .filter_map(|p| catalog.relations.iter().find(|r| r.oid == *p))
+            .filter_map(|p| catalog.relation_index(*p).map(|pi| &catalog.relations[pi]))
             .map(|r| qualified(&r.schema, &r.name))
             .collect();
         s.push_str(&format!("\nINHERITS ({})", names.join(", ")));
@@ -205,7 +201,7 @@ pub(crate) fn load_via_root<'a>(catalog: &'a Catalog, rel: &Relation) -> Option<
     if !rel.is_partition {
         return None;
     }
-    let find = |o: u32| catalog.relations.iter().find(|r| r.oid == o);
+    let find = |o: u32| catalog.relation_index(o).map(|i| &catalog.relations[i]);
     let mut cur = find(*rel.parents.first()?)?;
     let mut is_unsafe = catalog.kinds.partitions.unsafe_roots.contains(&cur.oid);
     while cur.is_partition {
@@ -263,12 +259,18 @@ fn add_index_attaches(
     catalog: &Catalog,
     table_obj: &HashMap<u32, ObjId>,
 ) -> HashMap<u32, Vec<(ObjId, u32)>> {
-    // Index OID -> its table's OID, for the indexes that were read.
-    let index_table: HashMap<u32, u32> = catalog
+    // Index OID -> (its table, its position), for the indexes that were read.
+    let index_pos: HashMap<u32, (usize, usize)> = catalog
         .relations
         .iter()
-        .filter_map(|r| r.details.as_ref().map(|d| (r, d)))
-        .flat_map(|(r, d)| d.indexes.iter().map(move |idx| (idx.oid, r.oid)))
+        .enumerate()
+        .filter_map(|(i, r)| r.details.as_ref().map(|d| (i, d)))
+        .flat_map(|(i, d)| {
+            d.indexes
+                .iter()
+                .enumerate()
+                .map(move |(k, idx)| (idx.oid, (i, k)))
+        })
         .collect();
     let mut attaches: HashMap<u32, Vec<(ObjId, u32)>> = HashMap::new();
     for (i, rel) in catalog.relations.iter().enumerate() {
@@ -277,7 +279,7 @@ fn add_index_attaches(
         }
         let Some(d) = &rel.details else { continue };
         for (k, idx) in d.indexes.iter().enumerate() {
-            let Some(&parent_table) = index_table.get(&idx.parent_idx) else {
+            let Some(&(parent_table, parent_index)) = index_pos.get(&idx.parent_idx) else {
                 continue;
             };
             let (Some(child_obj), Some(parent_obj)) = (
@@ -294,12 +296,15 @@ fn add_index_attaches(
                 Payload::Kind(KindPayload::Partition(Item::IndexAttach {
                     table: i,
                     index: k,
+                    parent_table,
+                    parent_index,
                 })),
             );
             // Both indexes, and (for parallel restores in pg_dump) both tables.
+            let parent_oid = catalog.relations[parent_table].oid;
             obj.deps
                 .extend([child_obj, parent_obj, table_obj[&rel.oid]]);
-            if let Some(&t) = table_obj.get(&parent_table) {
+            if let Some(&t) = table_obj.get(&parent_oid) {
                 obj.deps.push(t);
             }
             let id = g.add(obj);
@@ -349,7 +354,12 @@ fn add_fk_attach_deps(
 pub(crate) fn emit(e: &mut Emitter<'_>, _obj: &Obj, item: Item) -> Result<()> {
     match item {
         Item::TableAttach(i) => table_attach(e, i),
-        Item::IndexAttach { table, index } => index_attach(e, table, index),
+        Item::IndexAttach {
+            table,
+            index,
+            parent_table,
+            parent_index,
+        } => index_attach(e, (table, index), (parent_table, parent_index)),
     }
     Ok(())
 }
@@ -362,7 +372,8 @@ fn table_attach(e: &mut Emitter<'_>, i: usize) {
     let Some(parent) = rel
         .parents
         .first()
-        .and_then(|p| e.catalog.relations.iter().find(|r| r.oid == *p))
+        .and_then(|p| e.catalog.relation_index(*p))
+        .map(|pi| &e.catalog.relations[pi])
     else {
         return;
     };
@@ -381,22 +392,17 @@ fn table_attach(e: &mut Emitter<'_>, i: usize) {
     e.push(entry);
 }
 
-fn index_attach(e: &mut Emitter<'_>, table: usize, index: usize) {
-    let rel = &e.catalog.relations[table];
+/// `child` and `parent`: (relation, index position) of the two indexes.
+fn index_attach(e: &mut Emitter<'_>, child: (usize, usize), parent: (usize, usize)) {
+    let rel = &e.catalog.relations[child.0];
     if !e.sel.tables.contains(&rel.oid) {
         return;
     }
-    let Some(idx) = rel.details.as_ref().map(|d| &d.indexes[index]) else {
-        return;
-    };
-    let parent = e.catalog.relations.iter().find_map(|r| {
-        let d = r.details.as_ref()?;
-        d.indexes
-            .iter()
-            .find(|p| p.oid == idx.parent_idx)
-            .map(|p| (r, p))
-    });
-    let Some((parent_rel, parent_idx)) = parent else {
+    let parent_rel = &e.catalog.relations[parent.0];
+    let (Some(idx), Some(parent_idx)) = (
+        rel.details.as_ref().map(|d| &d.indexes[child.1]),
+        parent_rel.details.as_ref().map(|d| &d.indexes[parent.1]),
+    ) else {
         return;
     };
     let mut entry = Entry::new(

@@ -115,7 +115,10 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, _sel: &Selection) {
         g.add(obj);
     }
     for (k, p) in pol.policies.iter().enumerate() {
-        let Some(rel) = catalog.relations.iter().find(|r| r.oid == p.table) else {
+        let Some(rel) = catalog
+            .relation_index(p.table)
+            .map(|i| &catalog.relations[i])
+        else {
             continue;
         };
         let mut obj = Graph::new_obj(
@@ -155,7 +158,11 @@ pub(crate) fn emit(e: &mut Emitter<'_>, _obj: &Obj, item: Item) -> Result<()> {
 
 fn emit_policy(e: &mut Emitter<'_>, k: usize) -> Result<()> {
     let p = &e.catalog.kinds.policies.policies[k];
-    let Some(rel) = e.catalog.relations.iter().find(|r| r.oid == p.table) else {
+    let catalog = e.catalog;
+    let Some(rel) = catalog
+        .relation_index(p.table)
+        .map(|i| &catalog.relations[i])
+    else {
         return Ok(());
     };
     let qrel = qualified(&rel.schema, &rel.name);

@@ -61,7 +61,10 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj) -> Result<()> {
     let Some(rule) = catalog.rules.iter().find(|r| r.oid == obj.cat.1) else {
         return Ok(());
     };
-    let Some(rel) = catalog.relations.iter().find(|r| r.oid == rule.table) else {
+    let Some(rel) = catalog
+        .relation_index(rule.table)
+        .map(|i| &catalog.relations[i])
+    else {
         return Ok(());
     };
     if !e.sel.tables.contains(&rel.oid) {
