@@ -206,6 +206,8 @@ pub(crate) struct Graph {
     by_cat: HashMap<(u32, u32), ObjId>,
     /// The objects of views (not materialized views): loop repairs treat them apart.
     pub views: std::collections::HashSet<ObjId>,
+    /// A partition's index object -> the partitioned index object it is attached to.
+    pub index_parents: HashMap<ObjId, ObjId>,
 }
 
 impl Graph {

@@ -176,6 +176,16 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
+    // A partition's index and the partitioned index it is attached to: the child
+    // index does not have to come after its parent (pg_dump drops that edge).
+    if lp.len() == 2 {
+        for (child, parent) in [(lp[0], lp[1]), (lp[1], lp[0])] {
+            if graph.index_parents.get(&child) == Some(&parent) {
+                graph.remove_dep(child, parent);
+                return Ok(());
+            }
+        }
+    }
     // A longer loop through a view (not a materialized view) and its ON SELECT rule:
     // the view is created early with a dummy body, and the rule, now separate and
     // post-data, replaces it with the real one (pg_dump's repairViewRuleMultiLoop).
@@ -357,6 +367,18 @@ mod tests {
         let order = sort(&mut g).unwrap();
         assert!(g.objs[r].separate);
         assert_eq!(order, [v, h, post, r]);
+    }
+
+    #[test]
+    fn partition_index_loop_drops_the_child_edge() {
+        let mut g = Graph::default();
+        let parent = g.add(obj(ObjKind::Index, "p_idx", Payload::None));
+        let child = g.add(obj(ObjKind::Index, "c_idx", Payload::None));
+        g.index_parents.insert(child, parent);
+        g.add_dep(child, parent);
+        g.add_dep(parent, child);
+        let order = sort(&mut g).unwrap();
+        assert_eq!(order, [child, parent]);
     }
 
     #[test]

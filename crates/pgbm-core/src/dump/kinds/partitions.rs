@@ -308,6 +308,7 @@ fn add_index_attaches(
                 obj.deps.push(t);
             }
             let id = g.add(obj);
+            g.index_parents.insert(child_obj, parent_obj);
             attaches
                 .entry(idx.parent_idx)
                 .or_default()
