@@ -25,7 +25,8 @@ macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
             collations collations_icu columns constraints data_edge functions functions_pg14
-            indexes names operators privileges schemas sequences triggers types types_user views);
+            indexes inheritance names operators partitions policies privileges rules schemas
+            sequences statistics statistics_pg14 table_options triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -10,6 +10,10 @@
 //! * `fn emit(emitter, obj, item)`: the entries (definition, comment, ACL) pg_dump
 //!   writes for it.
 //!
+//! Optional hooks: [`read_locked`] runs once the dumped tables are locked (for deparse
+//! functions such as `pg_get_expr`), and [`add_table_objects`] once tables' own pieces
+//! (defaults, constraints, indexes, rules) are in the graph.
+//!
 //! Registering a group touches only this file, [`super::model::ObjKind`] (its sort
 //! priority and section) and the list of still-unsupported kinds in
 //! [`super::select::check_supported`].
@@ -24,6 +28,10 @@ use tokio_postgres::Client;
 pub(crate) mod collations;
 pub(crate) mod functions;
 pub(crate) mod operators;
+pub(crate) mod partitions;
+pub(crate) mod policies;
+pub(crate) mod rules;
+pub(crate) mod statistics;
 pub(crate) mod triggers;
 pub(crate) mod types;
 
@@ -35,6 +43,10 @@ pub(crate) struct KindCatalog {
     pub functions: functions::Functions,
     pub triggers: triggers::Triggers,
     pub operators: operators::Operators,
+    pub partitions: partitions::Partitions,
+    pub rules: rules::Rules,
+    pub policies: policies::Policies,
+    pub statistics: statistics::Statistics,
 }
 
 /// What a graph object of a kind group points back to.
@@ -45,12 +57,17 @@ pub(crate) enum KindPayload {
     Function(functions::Item),
     Trigger(triggers::Item),
     Operator(operators::Item),
+    Partition(partitions::Item),
+    Policy(policies::Item),
+    Statistics(statistics::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
     collations::read(client, version, catalog).await?;
+    partitions::read(client, version, catalog).await?;
+    statistics::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -65,6 +82,10 @@ pub(crate) async fn read_locked(
     functions::read(client, version, catalog).await?;
     operators::read(client, catalog).await?;
     triggers::read(client, version, catalog, sel).await?;
+    partitions::flag_inherited(catalog, sel, version);
+    rules::read_details(client, version, catalog, sel).await?;
+    policies::read_details(client, version, catalog, sel).await?;
+    statistics::read_details(client, version, catalog, sel).await?;
     Ok(())
 }
 
@@ -77,6 +98,14 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     triggers::add_objects(g, catalog, sel);
 }
 
+/// Adds the objects that hang off tables' own pieces (indexes, constraints), once
+/// those are in the graph: partition attaches, extended statistics, row security.
+pub(crate) fn add_table_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    partitions::add_objects(g, catalog, sel);
+    statistics::add_objects(g, catalog, sel);
+    policies::add_objects(g, catalog, sel);
+}
+
 /// Emits the entries of one object of a kind group.
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
@@ -85,6 +114,9 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Function(item) => functions::emit(e, obj, item),
         KindPayload::Trigger(item) => triggers::emit(e, obj, item),
         KindPayload::Operator(item) => operators::emit(e, obj, item),
+        KindPayload::Partition(item) => partitions::emit(e, obj, item),
+        KindPayload::Policy(item) => policies::emit(e, obj, item),
+        KindPayload::Statistics(item) => statistics::emit(e, obj, item),
     }
 }
 
