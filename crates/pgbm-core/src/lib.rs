@@ -7,12 +7,15 @@
 //! * [`script`] parses plain-format SQL scripts into statements and COPY blocks.
 //! * [`sql`] quotes identifiers and literals exactly as pg_dump does.
 
+pub mod archive;
 pub mod conn;
+pub mod crypto;
 pub mod dump;
 pub mod error;
 pub mod restore;
 pub mod script;
 pub mod sql;
+pub mod storage;
 
 pub use conn::ConnOptions;
 pub use dump::{

@@ -42,6 +42,7 @@ mod db;
 mod names;
 mod port;
 mod privilege;
+pub mod s3;
 mod tls;
 mod versions;
 mod watchdog;

@@ -35,7 +35,9 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge indexes names privileges schemas sequences types views);
+            collations columns constraints data_edge functions indexes inheritance names
+            operators partitions policies privileges rules schemas sequences statistics
+            table_options triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(
@@ -77,12 +79,15 @@ fn fixture_files() -> Vec<String> {
 }
 
 /// What a fixture file needs from the server, read from the suffixes of its name:
-/// `_pgNN` (major NN or later), `_icu`, `_lz4`, in any combination
-/// (`columns_pg15_icu`); the rest of the name is its area.
+/// `_pgNN` (major NN or later), `_preNN` (majors before NN), `_icu`, `_lz4`, in any
+/// combination (`columns_pg15_icu`); the rest of the name is its area.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
     /// The lowest major that can load it (0: any).
     pub min_major: u32,
+    /// The first major that does not load it (0: none). For database states pg_dump
+    /// of newer majors does not restore (`inheritance_pre16`).
+    pub before_major: u32,
     /// ICU collations such as `"en-x-icu"` (the PyPI builds are configured without).
     pub icu: bool,
     /// `COMPRESSION lz4` (the npm builds are configured without).
@@ -100,16 +105,23 @@ fn parse_stem(stem: &str) -> (&str, Needs) {
         } else if let Some(rest) = area.strip_suffix("_lz4") {
             needs.lz4 = true;
             area = rest;
-        } else if let Some((rest, major)) = area
-            .rsplit_once("_pg")
-            .and_then(|(rest, m)| Some((rest, m.parse::<u32>().ok()?)))
-        {
+        } else if let Some((rest, major)) = split_major(area, "_pg") {
             needs.min_major = needs.min_major.max(major);
+            area = rest;
+        } else if let Some((rest, major)) = split_major(area, "_pre") {
+            needs.before_major = major;
             area = rest;
         } else {
             return (area, needs);
         }
     }
+}
+
+/// `stem` without a final `<tag>NN` (a number) and the number, if it ends so.
+fn split_major<'a>(stem: &'a str, tag: &str) -> Option<(&'a str, u32)> {
+    let (rest, number) = stem.rsplit_once(tag)?;
+    let major = number.parse::<u32>().ok()?;
+    Some((rest, major))
 }
 
 /// What a server offers, as far as fixtures care ([`Needs`]).
@@ -160,7 +172,10 @@ impl Capabilities {
 
     /// Whether a file needing `needs` loads here.
     pub fn allow(&self, needs: &Needs) -> bool {
-        self.major >= needs.min_major && (self.icu || !needs.icu) && (self.lz4 || !needs.lz4)
+        self.major >= needs.min_major
+            && (needs.before_major == 0 || self.major < needs.before_major)
+            && (self.icu || !needs.icu)
+            && (self.lz4 || !needs.lz4)
     }
 }
 
@@ -180,11 +195,16 @@ pub fn files_for(name: &str, caps: &Capabilities) -> Vec<String> {
     files.into_iter().map(|(_, _, stem)| stem).collect()
 }
 
-/// Every fixture file (stem) that needs at most major `major`, whatever else it needs.
-pub fn fixture_files_up_to(major: u32) -> Vec<String> {
+/// Every fixture file (stem) a server of major `major` with ICU and lz4 loads.
+pub fn fixture_files_of_major(major: u32) -> Vec<String> {
+    let caps = Capabilities {
+        major,
+        icu: true,
+        lz4: true,
+    };
     fixture_files()
         .into_iter()
-        .filter(|stem| parse_stem(stem).1.min_major <= major)
+        .filter(|stem| caps.allow(&parse_stem(stem).1))
         .collect()
 }
 
@@ -229,7 +249,7 @@ fn stems_split_into_area_and_needs() {
             Needs {
                 min_major: 16,
                 icu: true,
-                lz4: false
+                ..Needs::default()
             }
         )
     );
@@ -243,6 +263,16 @@ fn stems_split_into_area_and_needs() {
             }
         )
     );
+    assert_eq!(
+        parse_stem("inheritance_pre16"),
+        (
+            "inheritance",
+            Needs {
+                before_major: 16,
+                ..Needs::default()
+            }
+        )
+    );
     // Not a tag: part of the area.
     assert_eq!(parse_stem("types_pgx"), ("types_pgx", Needs::default()));
     let old = Capabilities {
@@ -251,6 +281,12 @@ fn stems_split_into_area_and_needs() {
         lz4: false,
     };
     assert!(!old.allow(&pg15));
+    let pre16 = Needs {
+        before_major: 16,
+        ..Needs::default()
+    };
+    assert!(old.allow(&pre16));
+    assert!(!Capabilities { major: 16, ..old }.allow(&pre16));
     assert!(old.allow(&Needs {
         icu: true,
         ..Needs::default()

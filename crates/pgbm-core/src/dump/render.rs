@@ -219,6 +219,9 @@ impl Renderer<'_> {
                 ));
             }
         }
+        if !e.after_owner.is_empty() {
+            self.text.push_str(&format!("{}\n\n", e.after_owner));
+        }
         if e.desc == "DATABASE" || e.desc == "DATABASE PROPERTIES" {
             self.reconnect(&e.tag);
         }
@@ -336,6 +339,7 @@ mod tests {
             is_data: false,
             pass: Pass::Main,
             owner_object: None,
+            after_owner: String::new(),
         }
     }
 
