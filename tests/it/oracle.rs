@@ -6,6 +6,8 @@
 //! It runs on every major a pg_dump of its own is installed for (14-18, from
 //! `scripts/install-postgres.sh`) and on Debian's 15 with Debian's pg_dump 15. Test names
 //! read `oracle::SERVER::MODE::FIXTURE`, e.g. `oracle::v16::clean_if_exists::types`.
+//! `oracle::create_with_*` compare `--create` of databases made with another locale
+//! provider (builtin on 17 and 18, ICU on Debian's 15), which fixtures cannot set up.
 
 use std::collections::BTreeMap;
 use std::process::Command;
