@@ -577,6 +577,12 @@ impl PgCluster {
     fn server_command(&self, name: &str) -> Command {
         let mut cmd = self.runner.command(&self.bindir.join(name));
         cmd.current_dir(&self.root).env_remove("PGDATA");
+        if let Some(lib) = bundled_libpq_dir(&self.bindir) {
+            // Relocatable builds (npm, PyPI) find libpq through the binaries' RUNPATH,
+            // but modules the server loads (postgres_fdw, dblink) have none and would
+            // pick up the system's libpq of another major, or none at all.
+            cmd.env("LD_LIBRARY_PATH", prepend_path(&lib, "LD_LIBRARY_PATH"));
+        }
         cmd
     }
 }
@@ -655,4 +661,21 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
         .unwrap_or_else(|| "(panic without a message)".to_string())
+}
+
+/// The `lib` directory beside `bindir` when it holds its own libpq (a relocatable
+/// installation), else `None` (a system installation whose libpq the loader finds).
+fn bundled_libpq_dir(bindir: &Path) -> Option<PathBuf> {
+    let bindir = std::fs::canonicalize(bindir).ok()?;
+    let lib = bindir.parent()?.join("lib");
+    lib.join("libpq.so.5").exists().then_some(lib)
+}
+
+/// `dir` followed by the current value of the search-path variable `var`, if any.
+fn prepend_path(dir: &Path, var: &str) -> std::ffi::OsString {
+    let rest = std::env::var_os(var).unwrap_or_default();
+    // An empty entry would mean the current directory to the loader: drop those.
+    let rest = std::env::split_paths(&rest).filter(|p| !p.as_os_str().is_empty());
+    let paths = std::iter::once(dir.to_path_buf()).chain(rest);
+    std::env::join_paths(paths).unwrap_or_else(|_| dir.as_os_str().to_owned())
 }
