@@ -37,6 +37,9 @@ pub(crate) struct Entry {
     pub pass: Pass,
     /// SQL for `ALTER <owner_object> OWNER TO`, if the kind has owners.
     pub owner_object: Option<String>,
+    /// The entry has no owner at all (extensions, casts, ...): the header says
+    /// `Owner: -`, unlike an empty owner (`Owner: `).
+    pub ownerless: bool,
 }
 
 /// How to stream one table's data.
@@ -79,11 +82,12 @@ impl Entry {
             copy: None,
             is_data: false,
             pass: match desc {
-                "ACL" => Pass::Acl,
+                "ACL" | "DEFAULT ACL" => Pass::Acl,
                 "MATERIALIZED VIEW DATA" => Pass::PostAcl,
                 _ => Pass::Main,
             },
             owner_object: None,
+            ownerless: false,
         }
     }
 }
@@ -299,6 +303,13 @@ impl Emitter<'_> {
 
     fn namespace(&mut self, i: usize) -> Result<()> {
         let ns = &self.catalog.namespaces[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_NAMESPACE, ns.oid))
+        {
+            return super::kinds::extensions::emit_namespace_acl(self, ns);
+        }
         if !self.sel.schemas.contains(&ns.oid) {
             return Ok(());
         }
@@ -348,6 +359,13 @@ impl Emitter<'_> {
 
     fn relation(&mut self, i: usize) -> Result<()> {
         let rel = &self.catalog.relations[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_CLASS, rel.oid))
+        {
+            return super::kinds::extensions::emit_relation_acl(self, rel);
+        }
         if !self.sel.tables.contains(&rel.oid) {
             return Ok(());
         }
@@ -550,6 +568,13 @@ impl Emitter<'_> {
         }
         if rel.kind == b'm' {
             s.push_str(&format!(" AS\n{}\n  WITH NO DATA;\n", view_body(rel, d)?));
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                super::model::catalog_oid::PG_CLASS,
+                rel.oid,
+                "MATERIALIZED VIEW",
+                qrel,
+            ));
         } else {
             s.push_str(";\n");
         }
@@ -794,6 +819,13 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         s.push_str(&index_alters(idx, &qrel));
+        s.push_str(&super::kinds::extensions::depends_on_extension(
+            self.catalog,
+            super::model::catalog_oid::PG_CLASS,
+            idx.oid,
+            "INDEX",
+            &qualified(&rel.schema, &idx.name),
+        ));
         let mut e = Entry::new(
             format!("{} {}", rel.name, con.name),
             "CONSTRAINT",
@@ -827,6 +859,13 @@ impl Emitter<'_> {
                     "ALTER INDEX {qqidx} ALTER COLUMN {col} SET STATISTICS {target};\n"
                 ));
             }
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                super::model::catalog_oid::PG_CLASS,
+                idx.oid,
+                "INDEX",
+                &qqidx,
+            ));
             if idx.replident {
                 s.push_str(&format!(
                     "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
@@ -893,9 +932,21 @@ impl Emitter<'_> {
             &rel.owner,
         );
         e.is_data = true;
+        // Extension configuration tables are filtered by the extension's condition.
+        let copy_to = match self.sel.config_tables.get(&rel.oid) {
+            Some(cond) if !cond.is_empty() => {
+                let select = if cols.is_empty() {
+                    "*".to_string()
+                } else {
+                    cols.join(", ")
+                };
+                format!("COPY (SELECT {select} FROM {qrel} {cond}) TO stdout")
+            }
+            _ => format!("COPY {qrel} {list} TO stdout"),
+        };
         e.copy = Some(CopySpec {
             copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
-            copy_to: format!("COPY {qrel} {list} TO stdout"),
+            copy_to,
         });
         self.push(e);
     }

@@ -200,7 +200,8 @@ fn add_data(
         return data_obj;
     }
     for (i, rel) in catalog.relations.iter().enumerate() {
-        if !sel.tables.contains(&rel.oid) || sel.no_data.contains(&rel.oid) {
+        let dumped = sel.tables.contains(&rel.oid) || sel.config_tables.contains_key(&rel.oid);
+        if !dumped || sel.no_data.contains(&rel.oid) {
             continue;
         }
         let kind = match rel.kind {
@@ -289,7 +290,8 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Type
             | ObjKind::Table
             | ObjKind::AttrDef
-            | ObjKind::DummyType => {
+            | ObjKind::DummyType
+            | ObjKind::Extension => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {

@@ -115,7 +115,7 @@ where
         .relations
         .iter()
         .enumerate()
-        .filter(|(_, r)| sel.tables.contains(&r.oid))
+        .filter(|(_, r)| sel.tables.contains(&r.oid) || sel.config_tables.contains_key(&r.oid))
         .map(|(i, _)| i)
         .collect();
     catalog::read_details(&client, server.version, &mut cat, &wanted).await?;

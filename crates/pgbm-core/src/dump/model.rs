@@ -42,6 +42,7 @@ pub(crate) enum ObjKind {
     RefreshMatview,
     PreDataBoundary,
     PostDataBoundary,
+    Extension,
 }
 
 impl ObjKind {
@@ -63,6 +64,7 @@ impl ObjKind {
             ObjKind::Rule => 36,
             ObjKind::FkConstraint => 38,
             ObjKind::RefreshMatview => 47,
+            ObjKind::Extension => 5,
         }
     }
 }

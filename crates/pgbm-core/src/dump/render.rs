@@ -175,7 +175,7 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
         } else {
             ""
         };
-        let owner = if self.opts.no_owner {
+        let owner = if self.opts.no_owner || e.ownerless {
             "-".to_string()
         } else {
             sanitize(&e.owner)
@@ -314,6 +314,7 @@ mod tests {
             is_data: false,
             pass: Pass::Main,
             owner_object: None,
+            ownerless: false,
         }
     }
 

@@ -4,7 +4,7 @@
 use super::catalog::Catalog;
 use super::DumpOptions;
 use crate::error::{Error, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 
 /// The outcome of selection, as sets of OIDs.
@@ -18,6 +18,16 @@ pub(crate) struct Selection {
     pub no_data: HashSet<u32>,
     /// True when neither `-n` nor `-t` narrowed the dump.
     pub whole_database: bool,
+    /// Schemas excluded with `-N`.
+    pub excluded_schemas: HashSet<u32>,
+    /// Relations excluded with `-T`.
+    pub excluded_tables: HashSet<u32>,
+    /// Objects, as (catalog, oid), whose privileges are the only thing dumped:
+    /// extension members and `pg_catalog` (see [`super::kinds::extensions`]).
+    pub acl_only: HashSet<(u32, u32)>,
+    /// Extension configuration tables whose data is dumped although their definition
+    /// is not, with the extension's filter condition (`""` for none).
+    pub config_tables: HashMap<u32, String>,
 }
 
 /// A pattern split into regular expressions for the schema and the name part, the
@@ -188,6 +198,9 @@ pub(crate) async fn select(
             }
         }
     }
+    sel.excluded_schemas = exclude_schemas;
+    sel.excluded_tables = exclude_tables;
+    super::kinds::extensions::apply_selection(catalog, opts, &mut sel);
     Ok(sel)
 }
 
@@ -224,7 +237,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
-        UNION ALL SELECT 'extension', e.extname, NULL, NULL FROM pg_catalog.pg_extension e WHERE e.oid >= 16384 \
         UNION ALL SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_catalog.pg_event_trigger e \
         UNION ALL SELECT 'publication', p.pubname, NULL, NULL FROM pg_catalog.pg_publication p \
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
@@ -242,10 +254,15 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         .query(sql, &[])
         .await
         .map_err(|e| Error::postgres("checking for object kinds pgbm cannot dump", e))?;
+    let members = super::kinds::extensions::member_keys(client).await?;
     let mut found = Vec::new();
     for row in rows {
         let nsp: Option<u32> = row.get("nsp");
         let rel: Option<u32> = row.get("rel");
+        let key = (row.get("kind"), row.get("name"), nsp);
+        if members.contains(&key) {
+            continue;
+        }
         let relevant = match (rel, nsp) {
             (Some(r), _) => sel.tables.contains(&r),
             (None, Some(n)) => n != 0 && sel.schemas.contains(&n) || n == 0 && sel.whole_database,

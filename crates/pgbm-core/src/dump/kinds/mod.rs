@@ -21,35 +21,41 @@ use super::select::Selection;
 use crate::error::Result;
 use tokio_postgres::Client;
 
+pub(crate) mod extensions;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
 #[derive(Debug, Default)]
 pub(crate) struct KindCatalog {
     pub types: types::Types,
+    pub extensions: extensions::Extensions,
 }
 
 /// What a graph object of a kind group points back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KindPayload {
     Type(types::Item),
+    Extension(usize),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
+    extensions::read(client, version, catalog).await?;
     Ok(())
 }
 
 /// Adds every kind group's objects to the graph.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     types::add_objects(g, catalog, sel);
+    extensions::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
+        KindPayload::Extension(i) => extensions::emit(e, obj, i),
     }
 }
 
