@@ -374,7 +374,7 @@ impl Emitter<'_> {
         };
         match rel.kind {
             b'S' => self.sequence(rel, details)?,
-            b'r' | b'v' | b'm' => self.table(i, rel, details)?,
+            b'r' | b'v' | b'm' | b'f' => self.table(i, rel, details)?,
             _ => {
                 return Err(Error::unsupported(format!(
                     "cannot dump relation {} of kind {:?}",
@@ -426,6 +426,7 @@ impl Emitter<'_> {
         let (kind, create) = match rel.kind {
             b'v' => ("VIEW", self.view_sql(rel, d, &qrel)?),
             b'm' => ("MATERIALIZED VIEW", self.table_sql(i, rel, d, &qrel)?),
+            b'f' => ("FOREIGN TABLE", self.table_sql(i, rel, d, &qrel)?),
             _ => ("TABLE", self.table_sql(i, rel, d, &qrel)?),
         };
         let mut e = Entry::new(rel.name.clone(), kind, Some(&rel.schema), &rel.owner);
@@ -519,10 +520,10 @@ impl Emitter<'_> {
     }
 
     fn table_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let kind = if rel.kind == b'm' {
-            "MATERIALIZED VIEW"
-        } else {
-            "TABLE"
+        let kind = match rel.kind {
+            b'm' => "MATERIALIZED VIEW",
+            b'f' => "FOREIGN TABLE",
+            _ => "TABLE",
         };
         let unlogged = if rel.persistence == b'u' {
             "UNLOGGED "
@@ -555,6 +556,7 @@ impl Emitter<'_> {
                 s.push_str(&items.join(",\n    "));
                 s.push_str("\n)");
             }
+            s.push_str(&super::kinds::foreign::server_clause(self.catalog, rel.oid));
         }
         if !rel.reloptions.is_empty() || !rel.toast_reloptions.is_empty() {
             let mut opts = Vec::new();
@@ -566,6 +568,10 @@ impl Emitter<'_> {
             }
             s.push_str(&format!("\nWITH ({})", opts.join(", ")));
         }
+        s.push_str(&super::kinds::foreign::options_clause(
+            self.catalog,
+            rel.oid,
+        ));
         if rel.kind == b'm' {
             s.push_str(&format!(" AS\n{}\n  WITH NO DATA;\n", view_body(rel, d)?));
             s.push_str(&super::kinds::extensions::depends_on_extension(
@@ -579,9 +585,22 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         for col in d.columns.iter().filter(|c| !c.dropped) {
-            s.push_str(&column_alters(col, qrel, self.opts));
+            s.push_str(&column_alters(col, qrel, rel.kind == b'f', self.opts));
+            s.push_str(&super::kinds::foreign::column_options(
+                self.catalog,
+                rel.oid,
+                qrel,
+                col.num,
+                &quote_ident(&col.name),
+            ));
         }
-        match rel.replident {
+        // Foreign tables and views have no replica identity to restore.
+        let replident = if matches!(rel.kind, b'r' | b'p' | b'm') {
+            rel.replident
+        } else {
+            b'd'
+        };
+        match replident {
             b'n' => s.push_str(&format!(
                 "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY NOTHING;\n"
             )),
@@ -1012,17 +1031,20 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
 }
 
 /// Per-column settings that only have ALTER TABLE syntax.
-fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
+fn column_alters(col: &Column, qrel: &str, foreign: bool, _opts: &DumpOptions) -> String {
     let qc = quote_ident(&col.name);
+    let alter = if foreign {
+        "ALTER FOREIGN TABLE ONLY"
+    } else {
+        "ALTER TABLE ONLY"
+    };
     let mut s = String::new();
     if !col.is_local && col.not_null {
-        s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
-        ));
+        s.push_str(&format!("{alter} {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"));
     }
     if let Some(target) = col.stat_target {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
         ));
     }
     if col.storage != col.type_storage {
@@ -1035,7 +1057,7 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
         };
         if let Some(storage) = storage {
             s.push_str(&format!(
-                "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
+                "{alter} {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
             ));
         }
     }
@@ -1046,12 +1068,12 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
     };
     if let Some(c) = compression {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
         ));
     }
     if !col.options.is_empty() {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET ({});\n",
+            "{alter} {qrel} ALTER COLUMN {qc} SET ({});\n",
             col.options
         ));
     }

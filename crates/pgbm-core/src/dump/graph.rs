@@ -291,7 +291,9 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Table
             | ObjKind::AttrDef
             | ObjKind::DummyType
-            | ObjKind::Extension => {
+            | ObjKind::Extension
+            | ObjKind::Fdw
+            | ObjKind::ForeignServer => {
                 g.add_dep(pre, id);
             }
             ObjKind::TableData | ObjKind::SequenceSet => {

@@ -43,6 +43,10 @@ pub(crate) enum ObjKind {
     PreDataBoundary,
     PostDataBoundary,
     Extension,
+    /// A foreign-data wrapper.
+    Fdw,
+    /// A foreign server (with its user mappings).
+    ForeignServer,
 }
 
 impl ObjKind {
@@ -65,6 +69,8 @@ impl ObjKind {
             ObjKind::FkConstraint => 38,
             ObjKind::RefreshMatview => 47,
             ObjKind::Extension => 5,
+            ObjKind::Fdw => 18,
+            ObjKind::ForeignServer => 19,
         }
     }
 }

@@ -215,7 +215,7 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
         UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
                   ELSE 'partitioned table' END, c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'f', 'p') OR c.relispartition) \
+          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'p') OR c.relispartition) \
         UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
           FROM pg_catalog.pg_inherits i \
         UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
@@ -242,8 +242,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
         UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL, NULL \
           FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \
-        UNION ALL SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_catalog.pg_foreign_server s \
         UNION ALL SELECT 'language', l.lanname, NULL, NULL FROM pg_catalog.pg_language l WHERE l.oid >= 16384 \
         UNION ALL SELECT 'transform', t.oid::text, NULL, NULL FROM pg_catalog.pg_transform t \
         UNION ALL SELECT 'access method', a.amname, NULL, NULL FROM pg_catalog.pg_am a WHERE a.oid >= 16384 \

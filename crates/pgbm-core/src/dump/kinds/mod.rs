@@ -22,6 +22,7 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod extensions;
+pub(crate) mod foreign;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -29,6 +30,7 @@ pub(crate) mod types;
 pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub extensions: extensions::Extensions,
+    pub foreign: foreign::Foreign,
 }
 
 /// What a graph object of a kind group points back to.
@@ -36,12 +38,14 @@ pub(crate) struct KindCatalog {
 pub(crate) enum KindPayload {
     Type(types::Item),
     Extension(usize),
+    Foreign(foreign::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
     extensions::read(client, version, catalog).await?;
+    foreign::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -49,6 +53,7 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     types::add_objects(g, catalog, sel);
     extensions::add_objects(g, catalog, sel);
+    foreign::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -56,6 +61,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Extension(i) => extensions::emit(e, obj, i),
+        KindPayload::Foreign(item) => foreign::emit(e, obj, item),
     }
 }
 
