@@ -451,7 +451,7 @@ async fn read_columns(
     let sql = format!(
         "SELECT a.attrelid, a.attnum::int4 AS attnum, a.attname, \
          pg_catalog.format_type(a.atttypid, a.atttypmod) AS typname, \
-         a.attstattarget::int4 AS attstattarget, a.attstorage, t.typstorage, a.attnotnull, \
+         COALESCE(a.attstattarget, -1)::int4 AS attstattarget, a.attstorage, t.typstorage, a.attnotnull, \
          a.attisdropped, a.attislocal, \
          pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions, \
          CASE WHEN a.attcollation <> t.typcollation THEN \

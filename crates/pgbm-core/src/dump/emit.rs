@@ -433,7 +433,8 @@ impl Emitter<'_> {
         e.create = create;
         e.drop = format!("DROP {kind} {qrel};\n");
         e.owner_object = Some(format!("{} {qrel}", self.owner_keyword(kind)));
-        if matches!(rel.kind, b'r' | b'm' | b'p') {
+        // pg_dump before 15 gave foreign tables a tablespace too (`SET default_tablespace`).
+        if matches!(rel.kind, b'r' | b'm' | b'p') || (rel.kind == b'f' && self.version < 150000) {
             e.tablespace = Some(rel.tablespace.clone());
         }
         if matches!(rel.kind, b'r' | b'm') {
@@ -576,6 +577,7 @@ impl Emitter<'_> {
             s.push_str(&format!(" AS\n{}\n  WITH NO DATA;\n", view_body(rel, d)?));
             s.push_str(&super::kinds::extensions::depends_on_extension(
                 self.catalog,
+                self.version,
                 super::model::catalog_oid::PG_CLASS,
                 rel.oid,
                 "MATERIALIZED VIEW",
@@ -588,6 +590,7 @@ impl Emitter<'_> {
             s.push_str(&column_alters(col, qrel, rel.kind == b'f', self.opts));
             s.push_str(&super::kinds::foreign::column_options(
                 self.catalog,
+                self.version,
                 rel.oid,
                 qrel,
                 col.num,
@@ -840,6 +843,7 @@ impl Emitter<'_> {
         s.push_str(&index_alters(idx, &qrel));
         s.push_str(&super::kinds::extensions::depends_on_extension(
             self.catalog,
+            self.version,
             super::model::catalog_oid::PG_CLASS,
             idx.oid,
             "INDEX",
@@ -880,6 +884,7 @@ impl Emitter<'_> {
             }
             s.push_str(&super::kinds::extensions::depends_on_extension(
                 self.catalog,
+                self.version,
                 super::model::catalog_oid::PG_CLASS,
                 idx.oid,
                 "INDEX",

@@ -378,8 +378,12 @@ pub(crate) fn emit_namespace_acl(e: &mut Emitter<'_>, ns: &Namespace) -> Result<
 
 /// `ALTER <keyword> <name> DEPENDS ON EXTENSION e;` lines for an object with `'x'`
 /// dependencies (`name` already quoted and qualified as the statement needs it).
+///
+/// pg_dump 17 and later start each statement on a new line instead of ending it with
+/// one, which leaves a blank line before them and none after.
 pub(crate) fn depends_on_extension(
     catalog: &Catalog,
+    version: i32,
     classid: u32,
     oid: u32,
     keyword: &str,
@@ -388,10 +392,17 @@ pub(crate) fn depends_on_extension(
     let mut s = String::new();
     if let Some(exts) = catalog.kinds.extensions.depends_on.get(&(classid, oid)) {
         for ext in exts {
-            s.push_str(&format!(
-                "ALTER {keyword} {name} DEPENDS ON EXTENSION {};\n",
+            let stmt = format!(
+                "ALTER {keyword} {name} DEPENDS ON EXTENSION {};",
                 quote_ident(ext)
-            ));
+            );
+            if version >= 170000 {
+                s.push('\n');
+                s.push_str(&stmt);
+            } else {
+                s.push_str(&stmt);
+                s.push('\n');
+            }
         }
     }
     s

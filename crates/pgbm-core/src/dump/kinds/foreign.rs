@@ -376,14 +376,17 @@ pub(crate) fn options_clause(catalog: &Catalog, rel: u32) -> String {
     }
 }
 
-/// `ALTER FOREIGN TABLE t ALTER COLUMN c OPTIONS (...);` for a column with options.
+/// `ALTER FOREIGN TABLE [ONLY] t ALTER COLUMN c OPTIONS (...);` for a column with
+/// options (pg_dump 17 added `ONLY`).
 pub(crate) fn column_options(
     catalog: &Catalog,
+    version: i32,
     rel: u32,
     qrel: &str,
     num: i32,
     qcol: &str,
 ) -> String {
+    let only = if version >= 170000 { "ONLY " } else { "" };
     match catalog
         .kinds
         .foreign
@@ -391,9 +394,9 @@ pub(crate) fn column_options(
         .get(&rel)
         .and_then(|t| t.column_options.get(&num))
     {
-        Some(options) => {
-            format!("ALTER FOREIGN TABLE {qrel} ALTER COLUMN {qcol} OPTIONS (\n    {options}\n);\n")
-        }
+        Some(options) => format!(
+            "ALTER FOREIGN TABLE {only}{qrel} ALTER COLUMN {qcol} OPTIONS (\n    {options}\n);\n"
+        ),
         None => String::new(),
     }
 }
