@@ -10,6 +10,7 @@
 //!   output mode (header versions and `\restrict` keys aside).
 //! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
+//! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
 
 #[macro_use]
 mod support;
@@ -18,3 +19,4 @@ mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
+mod subscriptions;

@@ -300,7 +300,12 @@ fn add_boundaries(g: &mut Graph) {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
-            ObjKind::Index | ObjKind::RefreshMatview => g.add_dep(id, post),
+            ObjKind::Index
+            | ObjKind::RefreshMatview
+            | ObjKind::Publication
+            | ObjKind::PublicationRel
+            | ObjKind::PublicationSchema
+            | ObjKind::Subscription => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

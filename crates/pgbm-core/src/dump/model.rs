@@ -47,6 +47,12 @@ pub(crate) enum ObjKind {
     Fdw,
     /// A foreign server (with its user mappings).
     ForeignServer,
+    Publication,
+    /// A table in a publication.
+    PublicationRel,
+    /// A schema in a publication (15+).
+    PublicationSchema,
+    Subscription,
 }
 
 impl ObjKind {
@@ -71,6 +77,10 @@ impl ObjKind {
             ObjKind::Extension => 5,
             ObjKind::Fdw => 18,
             ObjKind::ForeignServer => 19,
+            ObjKind::Publication => 40,
+            ObjKind::PublicationRel => 41,
+            ObjKind::PublicationSchema => 42,
+            ObjKind::Subscription => 43,
         }
     }
 }

@@ -23,6 +23,7 @@ use tokio_postgres::Client;
 
 pub(crate) mod extensions;
 pub(crate) mod foreign;
+pub(crate) mod publications;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
@@ -31,6 +32,7 @@ pub(crate) struct KindCatalog {
     pub types: types::Types,
     pub extensions: extensions::Extensions,
     pub foreign: foreign::Foreign,
+    pub publications: publications::Publications,
 }
 
 /// What a graph object of a kind group points back to.
@@ -39,6 +41,7 @@ pub(crate) enum KindPayload {
     Type(types::Item),
     Extension(usize),
     Foreign(foreign::Item),
+    Publication(publications::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -46,6 +49,7 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     types::read(client, version, catalog).await?;
     extensions::read(client, version, catalog).await?;
     foreign::read(client, version, catalog).await?;
+    publications::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -54,6 +58,7 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     types::add_objects(g, catalog, sel);
     extensions::add_objects(g, catalog, sel);
     foreign::add_objects(g, catalog, sel);
+    publications::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -62,6 +67,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Type(item) => types::emit(e, obj, item),
         KindPayload::Extension(i) => extensions::emit(e, obj, i),
         KindPayload::Foreign(item) => foreign::emit(e, obj, item),
+        KindPayload::Publication(item) => publications::emit(e, obj, item),
     }
 }
 
