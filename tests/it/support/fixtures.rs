@@ -24,7 +24,7 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge extensions foreign indexes names privileges publications publications_pg15 schemas sequences types views);
+            columns constraints data_edge extensions foreign indexes largeobjects names privileges publications publications_pg15 schemas sequences types views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -40,6 +40,8 @@ pub(crate) struct Entry {
     /// The entry has no owner at all (extensions, casts, ...): the header says
     /// `Owner: -`, unlike an empty owner (`Owner: `).
     pub ownerless: bool,
+    /// For `BLOBS`: the large objects whose contents the entry streams, in order.
+    pub blobs: Option<Vec<u32>>,
 }
 
 /// How to stream one table's data.
@@ -88,6 +90,7 @@ impl Entry {
             },
             owner_object: None,
             ownerless: false,
+            blobs: None,
         }
     }
 }

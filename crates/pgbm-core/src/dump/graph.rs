@@ -293,10 +293,14 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::DummyType
             | ObjKind::Extension
             | ObjKind::Fdw
-            | ObjKind::ForeignServer => {
+            | ObjKind::ForeignServer
+            | ObjKind::LargeObject => {
                 g.add_dep(pre, id);
             }
-            ObjKind::TableData | ObjKind::SequenceSet => {
+            ObjKind::TableData
+            | ObjKind::SequenceSet
+            | ObjKind::LargeObjectMeta
+            | ObjKind::LargeObjectData => {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }

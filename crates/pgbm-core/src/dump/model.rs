@@ -53,6 +53,12 @@ pub(crate) enum ObjKind {
     /// A schema in a publication (15+).
     PublicationSchema,
     Subscription,
+    /// A large object's metadata on servers up to 16 (pre-data `BLOB` entries).
+    LargeObject,
+    /// A group of large objects' metadata on 17+ (data-section `BLOB METADATA`).
+    LargeObjectMeta,
+    /// The data of all (≤16) or of a group of (17+) large objects.
+    LargeObjectData,
 }
 
 impl ObjKind {
@@ -81,6 +87,9 @@ impl ObjKind {
             ObjKind::PublicationRel => 41,
             ObjKind::PublicationSchema => 42,
             ObjKind::Subscription => 43,
+            ObjKind::LargeObject => 24,
+            ObjKind::LargeObjectMeta => 28,
+            ObjKind::LargeObjectData => 29,
         }
     }
 }

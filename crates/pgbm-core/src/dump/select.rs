@@ -238,7 +238,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
         UNION ALL SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_catalog.pg_event_trigger e \
-        UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
         UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL, NULL \
           FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'language', l.lanname, NULL, NULL FROM pg_catalog.pg_language l WHERE l.oid >= 16384 \

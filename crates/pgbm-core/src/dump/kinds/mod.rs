@@ -23,6 +23,7 @@ use tokio_postgres::Client;
 
 pub(crate) mod extensions;
 pub(crate) mod foreign;
+pub(crate) mod largeobjects;
 pub(crate) mod publications;
 pub(crate) mod types;
 
@@ -33,6 +34,7 @@ pub(crate) struct KindCatalog {
     pub extensions: extensions::Extensions,
     pub foreign: foreign::Foreign,
     pub publications: publications::Publications,
+    pub largeobjects: largeobjects::LargeObjects,
 }
 
 /// What a graph object of a kind group points back to.
@@ -42,6 +44,7 @@ pub(crate) enum KindPayload {
     Extension(usize),
     Foreign(foreign::Item),
     Publication(publications::Item),
+    LargeObject(largeobjects::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -50,6 +53,7 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     extensions::read(client, version, catalog).await?;
     foreign::read(client, version, catalog).await?;
     publications::read(client, version, catalog).await?;
+    largeobjects::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -59,6 +63,7 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     extensions::add_objects(g, catalog, sel);
     foreign::add_objects(g, catalog, sel);
     publications::add_objects(g, catalog, sel);
+    largeobjects::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -68,6 +73,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Extension(i) => extensions::emit(e, obj, i),
         KindPayload::Foreign(item) => foreign::emit(e, obj, item),
         KindPayload::Publication(item) => publications::emit(e, obj, item),
+        KindPayload::LargeObject(item) => largeobjects::emit(e, obj, item),
     }
 }
 
