@@ -19,4 +19,5 @@ mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
+mod segmented;
 mod subscriptions;

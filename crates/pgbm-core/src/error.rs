@@ -38,6 +38,11 @@ pub enum ErrorKind {
     Unsupported,
     /// A bug or an impossible state inside pgbm.
     Internal,
+    /// No key slot of an encrypted archive opens with the given passphrase or key file.
+    WrongKey,
+    /// An archive failed a checksum or authentication check, is truncated, or is not a
+    /// pgbm archive of a format version this build reads.
+    Corrupt,
 }
 
 impl ErrorKind {
@@ -53,6 +58,8 @@ impl ErrorKind {
             ErrorKind::Script => 7,
             ErrorKind::Io => 8,
             ErrorKind::Unsupported => 9,
+            ErrorKind::WrongKey => 10,
+            ErrorKind::Corrupt => 11,
         }
     }
 }
@@ -239,6 +246,8 @@ mod tests {
             ErrorKind::Io,
             ErrorKind::Unsupported,
             ErrorKind::Internal,
+            ErrorKind::WrongKey,
+            ErrorKind::Corrupt,
         ];
         let mut codes: Vec<i32> = kinds.iter().map(|k| k.exit_code()).collect();
         codes.sort_unstable();

@@ -7,7 +7,9 @@
 //! * [`script`] parses plain-format SQL scripts into statements and COPY blocks.
 //! * [`sql`] quotes identifiers and literals exactly as pg_dump does.
 
+pub mod archive;
 pub mod conn;
+pub mod crypto;
 pub mod dump;
 pub mod error;
 pub mod restore;
@@ -15,6 +17,9 @@ pub mod script;
 pub mod sql;
 
 pub use conn::ConnOptions;
-pub use dump::{dump, DumpOptions, DumpSummary};
+pub use dump::{
+    dump, dump_segmented, DumpOptions, DumpSummary, DumpTarget, SegmentKind, SegmentSpec,
+    SegmentStats, SegmentedDump, TocEntry,
+};
 pub use error::{Error, ErrorKind, Result};
-pub use restore::{restore, RestoreOptions, RestoreSummary};
+pub use restore::{restore, restore_segmented, RestoreOptions, RestoreSummary, SegmentSource};

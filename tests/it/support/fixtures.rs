@@ -24,7 +24,9 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            columns constraints data_edge extensions foreign indexes largeobjects names privileges publications publications_pg15 schemas sequences types views);
+            collations collations_icu columns constraints data_edge extensions foreign functions
+            functions_pg14 indexes largeobjects names operators privileges publications
+            publications_pg15 schemas sequences triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

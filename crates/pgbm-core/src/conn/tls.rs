@@ -220,16 +220,14 @@ fn provider() -> Arc<CryptoProvider> {
 /// Builds the rustls connector for `policy`. Reads the root certificate file.
 pub(crate) fn connector(policy: &TlsPolicy) -> Result<TrackedTls> {
     let provider = provider();
-    let verifier: Arc<dyn ServerCertVerifier> = match (&policy.roots, policy.verify) {
-        (_, Verify::Nothing) | (None, _) => Arc::new(AnyCertificate {
-            provider: provider.clone(),
-        }),
-        (Some(roots), verify) => Arc::new(TrustedRoots::load(
-            roots,
-            verify == Verify::ChainAndName,
-            provider.clone(),
-        )?),
+    let trust = match (&policy.roots, policy.verify) {
+        (_, Verify::Nothing) | (None, _) => None,
+        (Some(roots), verify) => Some(Trust::load(roots, verify == Verify::ChainAndName)?),
     };
+    let verifier = Arc::new(CertVerifier {
+        provider: provider.clone(),
+        trust,
+    });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
@@ -239,72 +237,27 @@ pub(crate) fn connector(policy: &TlsPolicy) -> Result<TrackedTls> {
     Ok(TrackedTls::new(MakeRustlsConnect::new(config)))
 }
 
-/// Accepts any certificate (libpq's `require` without a root certificate), but still
-/// checks that the server owns the key of the certificate it sent.
+/// Verifies the server certificate as the sslmode asks: without `trust` any
+/// certificate is accepted (libpq's `require` without a root certificate); with it,
+/// the chain and, for `verify-full`, the host name. Either way the server must own the
+/// key of the certificate it sent (the handshake signatures are checked).
 #[derive(Debug)]
-struct AnyCertificate {
+struct CertVerifier {
     provider: Arc<CryptoProvider>,
+    trust: Option<Trust>,
 }
 
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Checks the chain against trusted roots and, for `verify-full`, the host name.
+/// Trusted roots for `verify-ca` / `verify-full` (and `require` with a root file).
 #[derive(Debug)]
-struct TrustedRoots {
+struct Trust {
     roots: RootCertStore,
     /// The root file's certificates, to trust a server certificate listed there as is.
     pinned: Vec<CertificateDer<'static>>,
     check_name: bool,
-    provider: Arc<CryptoProvider>,
 }
 
-impl TrustedRoots {
-    fn load(roots: &Roots, check_name: bool, provider: Arc<CryptoProvider>) -> Result<Self> {
+impl Trust {
+    fn load(roots: &Roots, check_name: bool) -> Result<Self> {
         let (store, pinned) = match roots {
             Roots::System => (
                 RootCertStore {
@@ -314,11 +267,10 @@ impl TrustedRoots {
             ),
             Roots::File(path) => load_root_file(path)?,
         };
-        Ok(TrustedRoots {
+        Ok(Trust {
             roots: store,
             pinned,
             check_name,
-            provider,
         })
     }
 
@@ -327,6 +279,7 @@ impl TrustedRoots {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
+        provider: &CryptoProvider,
     ) -> std::result::Result<(), rustls::Error> {
         if self
             .pinned
@@ -341,7 +294,7 @@ impl TrustedRoots {
             &self.roots,
             intermediates,
             now,
-            self.provider.signature_verification_algorithms.all,
+            provider.signature_verification_algorithms.all,
         )
     }
 }
@@ -362,7 +315,7 @@ fn load_root_file(path: &Path) -> Result<(RootCertStore, Vec<CertificateDer<'sta
     Ok((store, certs))
 }
 
-impl ServerCertVerifier for TrustedRoots {
+impl ServerCertVerifier for CertVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -371,9 +324,11 @@ impl ServerCertVerifier for TrustedRoots {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        self.check_chain(end_entity, intermediates, now)?;
-        if self.check_name {
-            super::certname::check(end_entity, server_name)?;
+        if let Some(trust) = &self.trust {
+            trust.check_chain(end_entity, intermediates, now, &self.provider)?;
+            if trust.check_name {
+                super::certname::check(end_entity, server_name)?;
+            }
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -777,12 +732,16 @@ mod tests {
         }
     }
 
-    fn trusted(pem: &str, check_name: bool) -> (TrustedRoots, tempfile::TempDir) {
+    fn trusted(pem: &str, check_name: bool) -> (CertVerifier, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("root.crt");
         std::fs::write(&path, pem).expect("write");
-        let roots = TrustedRoots::load(&Roots::File(path), check_name, provider()).expect("load");
-        (roots, dir)
+        let trust = Trust::load(&Roots::File(path), check_name).expect("load");
+        let verifier = CertVerifier {
+            provider: provider(),
+            trust: Some(trust),
+        };
+        (verifier, dir)
     }
 
     fn verify(
@@ -876,8 +835,9 @@ mod tests {
     #[test]
     fn require_without_roots_accepts_any_certificate() {
         let (der, _) = certs::self_signed_ca("db.test");
-        let any = AnyCertificate {
+        let any = CertVerifier {
             provider: provider(),
+            trust: None,
         };
         verify(&any, &der, "other.test").expect("no verification");
     }

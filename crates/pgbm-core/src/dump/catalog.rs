@@ -34,6 +34,8 @@ pub(crate) struct Relation {
     pub acl: Option<Vec<String>>,
     pub acl_default: Vec<String>,
     pub persistence: u8,
+    /// `relpages`: size estimate.
+    pub pages: i32,
     pub is_populated: bool,
     pub replident: u8,
     pub force_rls: bool,
@@ -171,6 +173,7 @@ pub(crate) struct Depend {
     pub objid: u32,
     pub refclassid: u32,
     pub refobjid: u32,
+    pub deptype: u8,
 }
 
 /// The database itself, for `--create`.
@@ -273,7 +276,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
     let sql = "SELECT c.oid, c.relname, c.relnamespace, n.nspname, c.relkind, \
         pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl, \
         pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's'::\"char\" ELSE 'r'::\"char\" END, c.relowner)::text[] AS acldefault, \
-        c.relpersistence, c.relispopulated, c.relreplident, c.relforcerowsecurity, \
+        c.relpersistence, c.relpages, c.relispopulated, c.relreplident, c.relforcerowsecurity, \
         COALESCE((SELECT spcname FROM pg_catalog.pg_tablespace t WHERE t.oid = c.reltablespace), '') AS tablespace, \
         (SELECT amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam) AS amname, \
         pg_catalog.array_remove(pg_catalog.array_remove(c.reloptions, 'check_option=local'), 'check_option=cascaded')::text[] AS reloptions, \
@@ -308,6 +311,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
             acl: row.get("acl"),
             acl_default: text_array(&row, "acldefault"),
             persistence: byte(&row, "relpersistence"),
+            pages: row.get("relpages"),
             is_populated: row.get("relispopulated"),
             replident: byte(&row, "relreplident"),
             force_rls: row.get("relforcerowsecurity"),
@@ -339,12 +343,15 @@ async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
 }
 
 async fn read_dummy_types(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    // Row types of relations and array types, outside the system schemas: never
-    // dumped, but objects may depend on them.
+    // Row types of relations, array types and (14+) multirange types, outside the
+    // system schemas: never dumped, but objects may depend on them. An array type is
+    // its element type's `typarray` (pg_dump's test; a base type may have an element
+    // type without being an array).
     let sql = "SELECT t.oid, t.typname, n.nspname FROM pg_catalog.pg_type t \
                JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
                WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' \
-               AND (t.typrelid <> 0 OR (t.typelem <> 0 AND t.typlen = -1)) \
+               AND (t.typrelid <> 0 OR t.typtype = 'm' OR EXISTS (SELECT 1 FROM pg_catalog.pg_type e \
+                    WHERE e.oid = t.typelem AND e.typarray = t.oid)) \
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c') \
                ORDER BY t.oid";
     for row in query(client, "types", sql, &[]).await? {
@@ -358,7 +365,7 @@ async fn read_dummy_types(client: &Client, catalog: &mut Catalog) -> Result<()> 
 }
 
 async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT classid, objid, refclassid, refobjid FROM pg_catalog.pg_depend \
+    let sql = "SELECT classid, objid, refclassid, refobjid, deptype FROM pg_catalog.pg_depend \
                WHERE deptype <> 'p' AND deptype <> 'e' ORDER BY 1, 2";
     for row in query(client, "dependencies", sql, &[]).await? {
         catalog.depends.push(Depend {
@@ -366,6 +373,7 @@ async fn read_depends(client: &Client, catalog: &mut Catalog) -> Result<()> {
             objid: oid(&row, "objid"),
             refclassid: oid(&row, "refclassid"),
             refobjid: oid(&row, "refobjid"),
+            deptype: byte(&row, "deptype"),
         });
     }
     let sql = "SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'";

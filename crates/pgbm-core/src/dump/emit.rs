@@ -49,6 +49,8 @@ pub(crate) struct Entry {
 pub(crate) struct CopySpec {
     pub copy_from: String,
     pub copy_to: String,
+    /// Size estimate from the catalog (bytes), for scheduling.
+    pub estimated_bytes: i64,
 }
 
 /// Context shared by the emit functions.
@@ -62,6 +64,9 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
+    /// written as their own entry rather than inside CREATE DOMAIN).
+    pub separate_objs: HashSet<(u32, u32)>,
 }
 
 impl Entry {
@@ -72,6 +77,13 @@ impl Entry {
         namespace: Option<&str>,
         owner: &str,
     ) -> Self {
+        let pass = match desc {
+            "ACL" | "DEFAULT ACL" => Pass::Acl,
+            "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
+            // Comments follow their object, and event triggers have no ACLs.
+            "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
+            _ => Pass::Main,
+        };
         Entry {
             tag,
             desc,
@@ -83,11 +95,7 @@ impl Entry {
             drop: String::new(),
             copy: None,
             is_data: false,
-            pass: match desc {
-                "ACL" | "DEFAULT ACL" => Pass::Acl,
-                "MATERIALIZED VIEW DATA" => Pass::PostAcl,
-                _ => Pass::Main,
-            },
+            pass,
             owner_object: None,
             ownerless: false,
             blobs: None,
@@ -114,8 +122,10 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
+        e.separate_objs.insert(obj.cat);
         match obj.payload {
             Payload::AttrDef { table, col } => {
                 e.separate_defaults.insert((table, col));
@@ -974,6 +984,7 @@ impl Emitter<'_> {
         e.copy = Some(CopySpec {
             copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
             copy_to,
+            estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
     }

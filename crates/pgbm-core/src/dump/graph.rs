@@ -262,7 +262,17 @@ fn add_pg_depend(g: &mut Graph, catalog: &Catalog) {
         ) else {
             continue;
         };
-        g.add_dep(obj, refobj);
+        // A composite type's pg_class row depends internally on its pg_type row;
+        // pg_dump reverses that edge so the type follows its columns' types, whose
+        // edges hang on the pg_class row.
+        let composite_row = d.deptype == b'i'
+            && g.objs[obj].kind == ObjKind::Table
+            && g.objs[refobj].kind == ObjKind::Type;
+        if composite_row {
+            g.add_dep(refobj, obj);
+        } else {
+            g.add_dep(obj, refobj);
+        }
     }
 }
 
@@ -287,10 +297,21 @@ fn add_boundaries(g: &mut Graph) {
         let obj = &g.objs[id];
         match obj.kind {
             ObjKind::Namespace
+            | ObjKind::Collation
             | ObjKind::Type
+            | ObjKind::Conversion
             | ObjKind::Table
             | ObjKind::AttrDef
             | ObjKind::DummyType
+            | ObjKind::ProcLang
+            | ObjKind::Transform
+            | ObjKind::Cast
+            | ObjKind::Func
+            | ObjKind::Agg
+            | ObjKind::AccessMethod
+            | ObjKind::Operator
+            | ObjKind::OpClass
+            | ObjKind::OpFamily
             | ObjKind::Extension
             | ObjKind::Fdw
             | ObjKind::ForeignServer
@@ -306,6 +327,8 @@ fn add_boundaries(g: &mut Graph) {
             }
             ObjKind::Index
             | ObjKind::RefreshMatview
+            | ObjKind::Trigger
+            | ObjKind::EventTrigger
             | ObjKind::Publication
             | ObjKind::PublicationRel
             | ObjKind::PublicationSchema

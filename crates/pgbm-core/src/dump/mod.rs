@@ -14,6 +14,7 @@ mod emit;
 mod graph;
 mod kinds;
 mod model;
+mod output;
 mod render;
 mod select;
 mod session;
@@ -92,15 +93,115 @@ pub struct DumpSummary {
     pub total_bytes: u64,
 }
 
-/// Dumps the database `conn` points at into `out`.
-///
-/// # Errors
-/// Connection, server and I/O errors; an object pgbm cannot dump is an
-/// [`crate::ErrorKind::Unsupported`] error that names it.
-pub async fn dump<W>(conn: &ConnOptions, opts: &DumpOptions, out: W) -> Result<DumpSummary>
-where
-    W: AsyncWrite + Unpin + Send,
-{
+/// What one segment of a segmented dump holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SegmentKind {
+    /// Everything before the table data: header, settings, definitions.
+    PreData,
+    /// One table's data (a COPY block).
+    TableData,
+    /// Everything after the table data: sequence values, indexes, constraints,
+    /// privileges, the footer.
+    PostData,
+}
+
+/// One segment of a segmented dump. Concatenated in `index` order, the segments are
+/// exactly the plain-format dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentSpec {
+    /// Position in the dump.
+    pub index: usize,
+    /// What the segment holds.
+    pub kind: SegmentKind,
+    /// A readable name: `pre-data`, `post-data`, `data/<schema>.<table>`.
+    pub name: String,
+    /// For table data: the schema.
+    pub schema: Option<String>,
+    /// For table data: the table.
+    pub table: Option<String>,
+}
+
+/// What was written into one segment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentStats {
+    /// Bytes of the segment.
+    pub bytes: u64,
+    /// Bytes of COPY data (table data segments).
+    pub data_bytes: u64,
+    /// Rows of COPY data (table data segments).
+    pub rows: u64,
+}
+
+/// One entry of a dump's table of contents: where its text lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TocEntry {
+    /// The segment holding it.
+    pub segment: usize,
+    /// Byte offset within the segment.
+    pub offset: u64,
+    /// Length in bytes (0 for table data: the whole segment).
+    pub len: u64,
+    /// pg_dump's entry type (`TABLE`, `INDEX`, `TABLE DATA`, ...).
+    pub desc: String,
+    /// The entry's name as in its `-- Name:` header.
+    pub tag: String,
+    /// The entry's schema.
+    pub namespace: Option<String>,
+}
+
+/// Where a segmented dump goes. Table data segments may be open at the same time
+/// (one per job).
+pub trait DumpTarget: Sync {
+    /// The writer of one segment.
+    type Segment: AsyncWrite + Unpin + Send;
+
+    /// Opens a segment for writing.
+    fn open_segment(
+        &self,
+        spec: &SegmentSpec,
+    ) -> impl std::future::Future<Output = Result<Self::Segment>> + Send;
+
+    /// Closes a segment after its last byte.
+    fn close_segment(
+        &self,
+        spec: &SegmentSpec,
+        segment: Self::Segment,
+        stats: &SegmentStats,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// The result of a segmented dump.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SegmentedDump {
+    /// Every segment, in dump order, with what was written into it.
+    pub segments: Vec<(SegmentSpec, SegmentStats)>,
+    /// Where each entry's text lies.
+    pub toc: Vec<TocEntry>,
+    /// The server's `server_version`.
+    pub server_version: String,
+    /// The server's `server_version_num`.
+    pub server_version_num: i32,
+    /// The database dumped.
+    pub database: String,
+    /// When the snapshot was taken (server time, ISO 8601).
+    pub snapshot_time: String,
+    /// Totals.
+    pub summary: DumpSummary,
+}
+
+/// Everything a dump knows before it writes: the rendered text and the session.
+struct Prepared {
+    client: tokio_postgres::Client,
+    server: session::Server,
+    rendered: render::Rendered,
+}
+
+async fn prepare(conn: &ConnOptions, opts: &DumpOptions) -> Result<Prepared> {
     opts.validate()?;
     let client = conn.connect().await?;
     let server = session::begin(&client, opts).await?;
@@ -119,6 +220,7 @@ where
         .map(|(i, _)| i)
         .collect();
     catalog::read_details(&client, server.version, &mut cat, &wanted).await?;
+    kinds::read_locked(&client, server.version, &mut cat, &sel).await?;
     let database = if opts.create {
         Some(catalog::read_database(&client, server.version).await?)
     } else {
@@ -136,20 +238,93 @@ where
         database.as_ref(),
         &order,
     )?;
-
-    let out = tokio::io::BufWriter::with_capacity(256 * 1024, out);
-    let mut r = render::Renderer::new(
-        out,
+    let rendered = render::render(
+        &entries,
         opts,
         server.version,
-        server.version_string,
-        session::restrict_key()?,
+        &server.version_string,
+        &session::restrict_key()?,
     );
-    r.render(&entries, &client).await?;
-    session::finish(&client).await?;
+    Ok(Prepared {
+        client,
+        server,
+        rendered,
+    })
+}
+
+/// Dumps the database `conn` points at into `out`, as one plain-format script.
+///
+/// # Errors
+/// Connection, server and I/O errors; an object pgbm cannot dump is an
+/// [`crate::ErrorKind::Unsupported`] error that names it.
+pub async fn dump<W>(conn: &ConnOptions, opts: &DumpOptions, out: W) -> Result<DumpSummary>
+where
+    W: AsyncWrite + Unpin + Send,
+{
+    let p = prepare(conn, opts).await?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, out);
+    let t = output::write_plain(&p.rendered, &p.client, &mut out).await?;
+    session::finish(&p.client).await?;
     Ok(DumpSummary {
-        tables: r.tables,
-        data_bytes: r.data_bytes,
-        total_bytes: r.total_bytes,
+        tables: t.tables,
+        data_bytes: t.data_bytes,
+        total_bytes: t.total_bytes,
+    })
+}
+
+/// Dumps the database `conn` points at as segments (see [`SegmentSpec`]) into
+/// `target`, with table data dumped by `jobs` connections sharing one snapshot.
+///
+/// # Errors
+/// As [`dump`]; also any error of `target`.
+pub async fn dump_segmented<T: DumpTarget>(
+    conn: &ConnOptions,
+    opts: &DumpOptions,
+    jobs: usize,
+    target: &T,
+) -> Result<SegmentedDump> {
+    let p = prepare(conn, opts).await?;
+    let snapshot = if jobs > 1 {
+        Some(session::export_snapshot(&p.client).await?)
+    } else {
+        None
+    };
+    let (database, snapshot_time) = session::identity(&p.client).await?;
+    let specs = output::segment_specs(&p.rendered);
+    let (stats, t) = output::write_segments(
+        &p.rendered,
+        &p.client,
+        conn,
+        snapshot.as_deref(),
+        jobs,
+        target,
+    )
+    .await?;
+    session::finish(&p.client).await?;
+    let toc = p
+        .rendered
+        .toc
+        .iter()
+        .map(|r| TocEntry {
+            segment: r.piece,
+            offset: r.offset as u64,
+            len: r.len as u64,
+            desc: r.desc.to_string(),
+            tag: r.tag.clone(),
+            namespace: r.namespace.clone(),
+        })
+        .collect();
+    Ok(SegmentedDump {
+        segments: specs.into_iter().zip(stats).collect(),
+        toc,
+        server_version: p.server.version_string,
+        server_version_num: p.server.version,
+        database,
+        snapshot_time,
+        summary: DumpSummary {
+            tables: t.tables,
+            data_bytes: t.data_bytes,
+            total_bytes: t.total_bytes,
+        },
     })
 }

@@ -14,6 +14,16 @@ pub(crate) mod catalog_oid {
     pub const PG_ATTRDEF: u32 = 2604;
     pub const PG_CONSTRAINT: u32 = 2606;
     pub const PG_REWRITE: u32 = 2618;
+    pub const PG_PROC: u32 = 1255;
+    pub const PG_LANGUAGE: u32 = 2612;
+    pub const PG_CAST: u32 = 2605;
+    pub const PG_TRANSFORM: u32 = 3576;
+    pub const PG_TRIGGER: u32 = 2620;
+    pub const PG_EVENT_TRIGGER: u32 = 3466;
+    pub const PG_OPERATOR: u32 = 2617;
+    pub const PG_OPCLASS: u32 = 2616;
+    pub const PG_OPFAMILY: u32 = 2753;
+    pub const PG_AM: u32 = 2601;
 }
 
 /// The kind of a graph object. The order of the variants does not matter; the sort
@@ -21,8 +31,28 @@ pub(crate) mod catalog_oid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjKind {
     Namespace,
-    /// A user-defined type (enum, composite, domain, range, base).
+    Collation,
+    /// A user-defined type (enum, composite, domain, range, base), or the shell type
+    /// written ahead of a base or range type's functions.
     Type,
+    Conversion,
+    /// A procedural language.
+    ProcLang,
+    /// A transform (type + language).
+    Transform,
+    /// A cast.
+    Cast,
+    /// A function or procedure; `separate` marks one postponed to post-data.
+    Func,
+    /// An aggregate.
+    Agg,
+    /// An access method.
+    AccessMethod,
+    Operator,
+    /// An operator class.
+    OpClass,
+    /// An operator family.
+    OpFamily,
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
@@ -37,6 +67,9 @@ pub(crate) enum ObjKind {
     Index,
     /// A rule; for issue scope only views' ON SELECT rules.
     Rule,
+    /// A trigger on a table.
+    Trigger,
+    EventTrigger,
     TableData,
     SequenceSet,
     RefreshMatview,
@@ -67,7 +100,17 @@ impl ObjKind {
     pub(crate) fn priority(self) -> u32 {
         match self {
             ObjKind::Namespace => 1,
+            ObjKind::Collation => 3,
             ObjKind::Type => 6,
+            ObjKind::Conversion => 13,
+            ObjKind::ProcLang => 2,
+            ObjKind::Transform => 4,
+            ObjKind::Cast => 7,
+            ObjKind::Func => 8,
+            ObjKind::Agg => 9,
+            ObjKind::AccessMethod => 10,
+            ObjKind::Operator => 11,
+            ObjKind::OpClass | ObjKind::OpFamily => 12,
             ObjKind::Table => 20,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
@@ -78,7 +121,9 @@ impl ObjKind {
             ObjKind::Constraint => 32,
             ObjKind::Index => 33,
             ObjKind::Rule => 36,
+            ObjKind::Trigger => 37,
             ObjKind::FkConstraint => 38,
+            ObjKind::EventTrigger => 46,
             ObjKind::RefreshMatview => 47,
             ObjKind::Extension => 5,
             ObjKind::Fdw => 18,
@@ -140,7 +185,8 @@ pub(crate) struct Obj {
     pub tiebreak: Tiebreak,
     pub payload: Payload,
     /// For constraints, defaults and rules: emitted as a separate entry rather than
-    /// inside the table's definition.
+    /// inside the table's (or domain's) definition. For a shell type: written at all
+    /// (a function of its type needs it).
     pub separate: bool,
 }
 
@@ -148,10 +194,23 @@ pub(crate) struct Obj {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Tiebreak {
     None,
+    /// A shell type, which follows the type of the same name (pg_dump compares object
+    /// types before anything else).
+    ShellType,
     /// Column number of a default.
     AttNum(i32),
+    /// Owning domain of a domain constraint (these sort before table constraints).
+    Domain(String),
     /// Owning table of a constraint or rule.
     Table(String),
+    /// Functions and aggregates: argument count, then each argument type as
+    /// (schema, type name).
+    Func(usize, Vec<(String, String)>),
+    /// Operators: kind (postfix, prefix, infix: descending), then the left and right
+    /// operand types as (schema, type name).
+    Operator(std::cmp::Reverse<u8>, (String, String), (String, String)),
+    /// Operator classes (0) before families (1), then the access method name.
+    AccessMethod(u8, String),
 }
 
 /// The object graph plus a catalog-id index.

@@ -1,137 +1,167 @@
-//! Writes entries as pg_dump's plain-format archiver does: header, SET block,
+//! Renders entries as pg_dump's plain-format archiver does: header, SET block,
 //! optional DROPs, then the main, ACL and post-ACL passes, then the footer.
+//!
+//! Rendering is pure: it produces the dump's text as ordered [`Piece`]s, where each
+//! table's data is a placeholder streamed later by [`super::output`]. Concatenated, the
+//! pieces are exactly the plain-format dump; they are also the segments of a backup.
 
 use super::emit::{Entry, Pass};
 use super::DumpOptions;
-use crate::error::{Error, Result};
 use crate::sql::quote_ident;
-use bytes::Bytes;
-use futures_util::{pin_mut, TryStreamExt};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio_postgres::Client;
 
-/// Output state and counters.
-pub(crate) struct Renderer<'a, W> {
-    out: W,
+/// A part of the rendered dump.
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    /// SQL text.
+    Text(String),
+    /// One table's data.
+    Copy(CopyPiece),
+    /// The contents of large objects (a `BLOBS` entry).
+    LargeObjects(LargeObjectsPiece),
+}
+
+/// A `BLOBS` entry: `header`, then `BEGIN;`, each object's contents read from the
+/// server in pg_dump's `lo_open`/`lowrite`/`lo_close` form, then `COMMIT;`.
+#[derive(Debug, Clone)]
+pub(crate) struct LargeObjectsPiece {
+    /// The entry's comment header.
+    pub header: String,
+    /// The large objects, in output order.
+    pub oids: Vec<u32>,
+}
+
+/// One table's data: `header`, then the rows `COPY ... TO stdout` produces, then
+/// the `\.` terminator and two blank lines.
+#[derive(Debug, Clone)]
+pub(crate) struct CopyPiece {
+    /// The entry's comment header and the `COPY ... FROM stdin;` line.
+    pub header: String,
+    /// The extraction query.
+    pub copy_to: String,
+    pub schema: String,
+    pub table: String,
+    /// Estimated size in bytes, to schedule big tables first.
+    pub estimated_bytes: i64,
+}
+
+/// The text that ends every COPY block.
+pub(crate) const COPY_END: &str = "\\.\n\n\n";
+
+/// Where an entry's text lies: which piece, and the byte range within a text piece
+/// (for a COPY piece: the whole piece).
+#[derive(Debug, Clone)]
+pub(crate) struct TocRecord {
+    pub piece: usize,
+    pub offset: usize,
+    pub len: usize,
+    pub desc: &'static str,
+    pub tag: String,
+    pub namespace: Option<String>,
+}
+
+/// A rendered dump.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rendered {
+    pub pieces: Vec<Piece>,
+    pub toc: Vec<TocRecord>,
+}
+
+/// Renders `entries` into pieces.
+pub(crate) fn render(
+    entries: &[Entry],
+    opts: &DumpOptions,
+    version: i32,
+    server_version: &str,
+    restrict_key: &str,
+) -> Rendered {
+    let mut r = Renderer {
+        opts,
+        version,
+        restrict_key: restrict_key.to_string(),
+        cur_tablespace: None,
+        cur_table_am: None,
+        text: String::new(),
+        out: Rendered::default(),
+    };
+    r.text.push_str("--\n-- PostgreSQL database dump\n--\n\n");
+    r.text.push_str(&format!("\\restrict {restrict_key}\n\n"));
+    r.text.push_str(&format!(
+        "-- Dumped from database version {server_version}\n-- Dumped by pgbm version {}\n\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    r.set_block();
+    if opts.clean {
+        r.drops(entries);
+    }
+    for pass in [Pass::Main, Pass::Acl, Pass::PostAcl] {
+        for e in entries.iter().filter(|e| e.pass == pass) {
+            if required(opts, e) {
+                r.entry(e);
+            }
+        }
+    }
+    r.text
+        .push_str("--\n-- PostgreSQL database dump complete\n--\n\n");
+    r.text.push_str(&format!("\\unrestrict {restrict_key}\n\n"));
+    r.flush_text();
+    r.out
+}
+
+/// Whether the mode (`--schema-only`, `--data-only`, `--create`) prints `e`.
+fn required(opts: &DumpOptions, e: &Entry) -> bool {
+    let database_level = matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES")
+        || (matches!(e.desc, "COMMENT" | "ACL") && e.tag.starts_with("DATABASE "));
+    if database_level {
+        return opts.create && !opts.data_only;
+    }
+    if opts.data_only {
+        e.is_data
+    } else if opts.schema_only {
+        !e.is_data
+    } else {
+        true
+    }
+}
+
+/// Rendering state: the archiver's "current" tablespace and access method, and the
+/// text piece being built.
+struct Renderer<'a> {
     opts: &'a DumpOptions,
     version: i32,
-    server_version: String,
     restrict_key: String,
     cur_tablespace: Option<String>,
     cur_table_am: Option<String>,
-    /// Bytes of COPY data written.
-    pub data_bytes: u64,
-    /// Bytes written in all.
-    pub total_bytes: u64,
-    /// Tables whose data was written.
-    pub tables: u64,
+    text: String,
+    out: Rendered,
 }
 
-impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
-    /// A renderer writing to `out`.
-    pub(crate) fn new(
-        out: W,
-        opts: &'a DumpOptions,
-        version: i32,
-        server_version: String,
-        restrict_key: String,
-    ) -> Self {
-        Renderer {
-            out,
-            opts,
-            version,
-            server_version,
-            restrict_key,
-            cur_tablespace: None,
-            cur_table_am: None,
-            data_bytes: 0,
-            total_bytes: 0,
-            tables: 0,
+impl Renderer<'_> {
+    fn flush_text(&mut self) {
+        if !self.text.is_empty() {
+            let text = std::mem::take(&mut self.text);
+            self.out.pieces.push(Piece::Text(text));
         }
     }
 
-    async fn write(&mut self, s: &str) -> Result<()> {
-        self.write_bytes(s.as_bytes()).await
-    }
-
-    async fn write_bytes(&mut self, b: &[u8]) -> Result<()> {
-        self.out
-            .write_all(b)
-            .await
-            .map_err(|e| Error::io("writing the dump", e))?;
-        self.total_bytes += b.len() as u64;
-        Ok(())
-    }
-
-    /// Whether the mode (`--schema-only`, `--data-only`, `--create`) prints `e`.
-    fn required(&self, e: &Entry) -> bool {
-        let database_level = matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES")
-            || (matches!(e.desc, "COMMENT" | "ACL") && e.tag.starts_with("DATABASE "));
-        if database_level {
-            return self.opts.create && !self.opts.data_only;
-        }
-        if self.opts.data_only {
-            e.is_data
-        } else if self.opts.schema_only {
-            !e.is_data
-        } else {
-            true
-        }
-    }
-
-    /// Writes the whole dump; `client` streams the table data.
-    pub(crate) async fn render(&mut self, entries: &[Entry], client: &Client) -> Result<()> {
-        self.write("--\n-- PostgreSQL database dump\n--\n\n")
-            .await?;
-        let key = self.restrict_key.clone();
-        self.write(&format!("\\restrict {key}\n\n")).await?;
-        let header = format!(
-            "-- Dumped from database version {}\n-- Dumped by pgbm version {}\n\n",
-            self.server_version,
-            env!("CARGO_PKG_VERSION")
-        );
-        self.write(&header).await?;
-        self.set_block().await?;
-        if self.opts.clean {
-            self.drops(entries).await?;
-        }
-        for pass in [Pass::Main, Pass::Acl, Pass::PostAcl] {
-            for e in entries.iter().filter(|e| e.pass == pass) {
-                if self.required(e) {
-                    self.entry(e, client).await?;
-                }
-            }
-        }
-        self.write("--\n-- PostgreSQL database dump complete\n--\n\n")
-            .await?;
-        self.write(&format!("\\unrestrict {key}\n\n")).await?;
-        self.out
-            .flush()
-            .await
-            .map_err(|e| Error::io("writing the dump", e))?;
-        Ok(())
-    }
-
-    async fn set_block(&mut self) -> Result<()> {
-        let mut s = String::from(
+    fn set_block(&mut self) {
+        self.text.push_str(
             "SET statement_timeout = 0;\nSET lock_timeout = 0;\n\
              SET idle_in_transaction_session_timeout = 0;\n",
         );
         if self.version >= 170000 {
-            s.push_str("SET transaction_timeout = 0;\n");
+            self.text.push_str("SET transaction_timeout = 0;\n");
         }
-        s.push_str(
+        self.text.push_str(
             "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\
              SELECT pg_catalog.set_config('search_path', '', false);\n\
              SET check_function_bodies = false;\nSET xmloption = content;\n\
              SET client_min_messages = warning;\nSET row_security = off;\n\n",
         );
-        self.write(&s).await
     }
 
-    async fn drops(&mut self, entries: &[Entry]) -> Result<()> {
+    fn drops(&mut self, entries: &[Entry]) {
         for e in entries.iter().rev() {
-            if !self.required(e) || e.drop.is_empty() {
+            if !required(self.opts, e) || e.drop.is_empty() {
                 continue;
             }
             if self.opts.create && !matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES") {
@@ -142,12 +172,11 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
             } else {
                 e.drop.clone()
             };
-            self.write(&stmt).await?;
+            self.text.push_str(&stmt);
         }
-        Ok(())
     }
 
-    async fn entry(&mut self, e: &Entry, client: &Client) -> Result<()> {
+    fn entry(&mut self, e: &Entry) {
         if let Some(ts) = &e.tablespace {
             if self.cur_tablespace.as_ref() != Some(ts) {
                 let value = if ts.is_empty() {
@@ -155,21 +184,83 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
                 } else {
                     quote_ident(ts)
                 };
-                self.write(&format!("SET default_tablespace = {value};\n\n"))
-                    .await?;
+                self.text
+                    .push_str(&format!("SET default_tablespace = {value};\n\n"));
                 self.cur_tablespace = Some(ts.clone());
             }
         }
         if let Some(am) = &e.table_am {
             if self.cur_table_am.as_ref() != Some(am) {
-                self.write(&format!(
+                self.text.push_str(&format!(
                     "SET default_table_access_method = {};\n\n",
                     quote_ident(am)
-                ))
-                .await?;
+                ));
                 self.cur_table_am = Some(am.clone());
             }
         }
+        let header = self.header(e);
+        if let Some(copy) = &e.copy {
+            self.flush_text();
+            self.out.toc.push(TocRecord {
+                piece: self.out.pieces.len(),
+                offset: 0,
+                len: 0,
+                desc: e.desc,
+                tag: e.tag.clone(),
+                namespace: e.namespace.clone(),
+            });
+            self.out.pieces.push(Piece::Copy(CopyPiece {
+                header: format!("{header}{}", copy.copy_from),
+                copy_to: copy.copy_to.clone(),
+                schema: e.namespace.clone().unwrap_or_default(),
+                table: e.tag.clone(),
+                estimated_bytes: copy.estimated_bytes,
+            }));
+            return;
+        }
+        if let Some(oids) = &e.blobs {
+            self.flush_text();
+            self.out.toc.push(TocRecord {
+                piece: self.out.pieces.len(),
+                offset: 0,
+                len: 0,
+                desc: e.desc,
+                tag: e.tag.clone(),
+                namespace: e.namespace.clone(),
+            });
+            self.out.pieces.push(Piece::LargeObjects(LargeObjectsPiece {
+                header,
+                oids: oids.clone(),
+            }));
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(&header);
+        if !e.create.is_empty() {
+            self.text.push_str(&format!("{}\n\n", e.create));
+        }
+        if !self.opts.no_owner && !e.owner.is_empty() && !e.drop.is_empty() {
+            if let Some(obj) = &e.owner_object {
+                self.text.push_str(&format!(
+                    "ALTER {obj} OWNER TO {};\n\n",
+                    quote_ident(&e.owner)
+                ));
+            }
+        }
+        if e.desc == "DATABASE" || e.desc == "DATABASE PROPERTIES" {
+            self.reconnect(&e.tag);
+        }
+        self.out.toc.push(TocRecord {
+            piece: self.out.pieces.len(),
+            offset: start,
+            len: self.text.len() - start,
+            desc: e.desc,
+            tag: e.tag.clone(),
+            namespace: e.namespace.clone(),
+        });
+    }
+
+    fn header(&self, e: &Entry) -> String {
         let prefix = if e.desc == "TABLE DATA" || e.blobs.is_some() {
             "Data for "
         } else {
@@ -190,38 +281,11 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
             header.push_str(&format!("; Tablespace: {}", sanitize(ts)));
         }
         header.push_str("\n--\n\n");
-        self.write(&header).await?;
-        if let Some(copy) = &e.copy {
-            self.write(&copy.copy_from).await?;
-            self.copy_data(client, &copy.copy_to).await?;
-            self.write("\\.\n\n\n").await?;
-            self.tables += 1;
-        } else if let Some(oids) = &e.blobs {
-            self.write("BEGIN;\n\n").await?;
-            for &oid in oids {
-                self.large_object(client, oid).await?;
-            }
-            self.write("COMMIT;\n\n").await?;
-        } else if !e.create.is_empty() {
-            self.write(&format!("{}\n\n", e.create)).await?;
-        }
-        if !self.opts.no_owner && !e.owner.is_empty() && !e.drop.is_empty() {
-            if let Some(obj) = &e.owner_object {
-                self.write(&format!(
-                    "ALTER {obj} OWNER TO {};\n\n",
-                    quote_ident(&e.owner)
-                ))
-                .await?;
-            }
-        }
-        if e.desc == "DATABASE" || e.desc == "DATABASE PROPERTIES" {
-            self.reconnect(&e.tag).await?;
-        }
-        Ok(())
+        header
     }
 
-    /// `\connect` to the new database, as pg_dump writes it, then the SET block again.
-    async fn reconnect(&mut self, dbname: &str) -> Result<()> {
+    /// `\\connect` to the new database, as pg_dump writes it, then the SET block again.
+    fn reconnect(&mut self, dbname: &str) {
         let key = self.restrict_key.clone();
         let simple = !dbname.is_empty()
             && dbname
@@ -239,53 +303,12 @@ impl<'a, W: AsyncWrite + Unpin> Renderer<'a, W> {
                 conninfo.replace('"', "\"\"")
             )
         };
-        self.write(&format!(
+        self.text.push_str(&format!(
             "\\unrestrict {key}\n{connect}\\restrict {key}\n\n"
-        ))
-        .await?;
+        ));
         self.cur_tablespace = None;
         self.cur_table_am = None;
-        self.set_block().await
-    }
-
-    /// One large object's contents as pg_dump writes them: `lo_open`, `lowrite` calls of
-    /// 16 kB, `lo_close`; read piece by piece, never whole.
-    async fn large_object(&mut self, client: &Client, oid: u32) -> Result<()> {
-        use super::kinds::largeobjects::{is_last_chunk, lowrite, read_chunk, LO_CHUNK};
-        self.write(&format!("SELECT pg_catalog.lo_open('{oid}', 131072);\n"))
-            .await?;
-        let mut offset = 0i64;
-        loop {
-            let chunk = read_chunk(client, oid, offset).await?;
-            for piece in chunk.chunks(LO_CHUNK) {
-                self.write(&lowrite(piece)).await?;
-            }
-            self.data_bytes += chunk.len() as u64;
-            offset += chunk.len() as i64;
-            if is_last_chunk(&chunk) {
-                break;
-            }
-        }
-        self.write("SELECT pg_catalog.lo_close(0);\n\n").await
-    }
-
-    /// Streams `COPY ... TO stdout` straight into the output.
-    async fn copy_data(&mut self, client: &Client, copy_to: &str) -> Result<()> {
-        let stream = client
-            .copy_out(copy_to)
-            .await
-            .map_err(|e| Error::postgres(format!("dumping data with {copy_to}"), e))?;
-        pin_mut!(stream);
-        while let Some(chunk) = stream
-            .try_next()
-            .await
-            .map_err(|e| Error::postgres(format!("dumping data with {copy_to}"), e))?
-        {
-            let chunk: Bytes = chunk;
-            self.data_bytes += chunk.len() as u64;
-            self.write_bytes(&chunk).await?;
-        }
-        Ok(())
+        self.set_block();
     }
 }
 

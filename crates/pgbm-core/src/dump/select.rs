@@ -208,18 +208,11 @@ pub(crate) async fn select(
 /// silently lose them, so the dump fails and names them instead.
 pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<()> {
     let sql = "SELECT kind, name, nsp, rel FROM ( \
-        SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS name, p.pronamespace AS nsp, NULL::oid AS rel \
-          FROM pg_catalog.pg_proc p WHERE p.oid >= 16384 \
-        UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace, NULL \
-          FROM pg_catalog.pg_type t WHERE t.oid >= 16384 AND t.typtype IN ('b', 'd', 'r', 'p') \
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid) \
-        UNION ALL SELECT CASE c.relkind WHEN 'c' THEN 'composite type' WHEN 'f' THEN 'foreign table' \
-                  ELSE 'partitioned table' END, c.oid::pg_catalog.regclass::text, c.relnamespace, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('c', 'p') OR c.relispartition) \
+        SELECT 'partitioned table' AS kind, \
+                  c.oid::pg_catalog.regclass::text AS name, c.relnamespace AS nsp, c.oid AS rel \
+          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind = 'p' OR c.relispartition) \
         UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
           FROM pg_catalog.pg_inherits i \
-        UNION ALL SELECT 'trigger', t.tgname || ' on ' || t.tgrelid::pg_catalog.regclass::text, NULL, t.tgrelid \
-          FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
         UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \
           FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND NOT (r.ev_type = '1' AND r.is_instead) \
         UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
@@ -228,21 +221,10 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
           FROM pg_catalog.pg_policy p \
         UNION ALL SELECT 'extended statistics', s.stxname, s.stxnamespace, s.stxrelid \
           FROM pg_catalog.pg_statistic_ext s \
-        UNION ALL SELECT 'collation', c.collname, c.collnamespace, NULL FROM pg_catalog.pg_collation c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'conversion', c.conname, c.connamespace, NULL FROM pg_catalog.pg_conversion c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'operator', o.oid::pg_catalog.regoperator::text, o.oprnamespace, NULL FROM pg_catalog.pg_operator o WHERE o.oid >= 16384 \
-        UNION ALL SELECT 'operator class', o.opcname, o.opcnamespace, NULL FROM pg_catalog.pg_opclass o WHERE o.oid >= 16384 \
-        UNION ALL SELECT 'operator family', o.opfname, o.opfnamespace, NULL FROM pg_catalog.pg_opfamily o WHERE o.oid >= 16384 \
         UNION ALL SELECT 'text search configuration', c.cfgname, c.cfgnamespace, NULL FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
-        UNION ALL SELECT 'event trigger', e.evtname, NULL, NULL FROM pg_catalog.pg_event_trigger e \
-        UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL, NULL \
-          FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 \
-        UNION ALL SELECT 'language', l.lanname, NULL, NULL FROM pg_catalog.pg_language l WHERE l.oid >= 16384 \
-        UNION ALL SELECT 'transform', t.oid::text, NULL, NULL FROM pg_catalog.pg_transform t \
-        UNION ALL SELECT 'access method', a.amname, NULL, NULL FROM pg_catalog.pg_am a WHERE a.oid >= 16384 \
         UNION ALL SELECT 'default privileges', d.oid::text, d.defaclnamespace, NULL FROM pg_catalog.pg_default_acl d \
         UNION ALL SELECT 'security label', l.provider, NULL, l.objoid FROM pg_catalog.pg_seclabel l \
         ) x ORDER BY 1, 2";

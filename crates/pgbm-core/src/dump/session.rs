@@ -26,6 +26,24 @@ async fn exec(client: &Client, sql: &str) -> Result<()> {
         .map_err(|e| Error::postgres(format!("running {sql:?}"), e))
 }
 
+/// The settings pg_dump gives every dump session (leader and workers).
+fn session_settings(version: i32) -> String {
+    let mut settings = String::from(
+        "SET DATESTYLE = ISO; SET INTERVALSTYLE = POSTGRES; SET extra_float_digits TO 3; \
+         SET synchronize_seqscans TO off; SET statement_timeout = 0; SET lock_timeout = 0; \
+         SET idle_in_transaction_session_timeout = 0; SET row_security = off;",
+    );
+    if version >= 170000 {
+        settings.push_str(" SET transaction_timeout = 0;");
+    }
+    // Patched servers (CVE-2024-7348) can refuse to expand non-system views.
+    settings.push_str(
+        " SELECT pg_catalog.set_config(name, 'view, foreign-table', false) \
+         FROM pg_catalog.pg_settings WHERE name = 'restrict_nonsystem_relation_kind';",
+    );
+    settings
+}
+
 /// Sets up the session and opens the snapshot transaction.
 pub(crate) async fn begin(client: &Client, opts: &DumpOptions) -> Result<Server> {
     exec(
@@ -51,22 +69,7 @@ pub(crate) async fn begin(client: &Client, opts: &DumpOptions) -> Result<Server>
             server.version_string
         )));
     }
-    let mut settings = String::from(
-        "SET DATESTYLE = ISO; SET INTERVALSTYLE = POSTGRES; SET extra_float_digits TO 3; \
-         SET synchronize_seqscans TO off; SET statement_timeout = 0; SET lock_timeout = 0; \
-         SET idle_in_transaction_session_timeout = 0; SET row_security = off;",
-    );
-    if server.version >= 170000 {
-        settings.push_str(" SET transaction_timeout = 0;");
-    }
-    exec(client, &settings).await?;
-    // Patched servers (CVE-2024-7348) can refuse to expand non-system views.
-    exec(
-        client,
-        "SELECT pg_catalog.set_config(name, 'view, foreign-table', false) \
-         FROM pg_catalog.pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
-    )
-    .await?;
+    exec(client, &session_settings(server.version)).await?;
     let isolation = if opts.serializable_deferrable {
         "SERIALIZABLE, READ ONLY, DEFERRABLE"
     } else {
@@ -78,6 +81,56 @@ pub(crate) async fn begin(client: &Client, opts: &DumpOptions) -> Result<Server>
     )
     .await?;
     Ok(server)
+}
+
+/// Exports the leader's snapshot for parallel workers.
+pub(crate) async fn export_snapshot(client: &Client) -> Result<String> {
+    let row = client
+        .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+        .await
+        .map_err(|e| Error::postgres("exporting the snapshot", e))?;
+    Ok(row.get(0))
+}
+
+/// The database name and the snapshot's time (transaction start), ISO 8601.
+pub(crate) async fn identity(client: &Client) -> Result<(String, String)> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_database()::text, \
+             pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("reading the database name", e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Sets up a parallel worker's session: the leader's settings, and a transaction on
+/// the leader's exported snapshot.
+pub(crate) async fn begin_worker(client: &Client, snapshot: &str) -> Result<()> {
+    exec(
+        client,
+        "SELECT pg_catalog.set_config('search_path', '', false)",
+    )
+    .await?;
+    let version: i32 = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('server_version_num')::int4",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::postgres("reading the server version", e))?
+        .get(0);
+    exec(client, &session_settings(version)).await?;
+    exec(
+        client,
+        &format!(
+            "BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+             SET TRANSACTION SNAPSHOT {}",
+            crate::sql::quote_literal(snapshot)
+        ),
+    )
+    .await
 }
 
 /// Locks every dumped table (ACCESS SHARE) before any deparse function runs, in

@@ -176,6 +176,22 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
+    // A longer loop through a function and the pre-data boundary (a SQL-standard body
+    // that needs an index or constraint): drop the boundary's edge to the object after
+    // it in the loop; when that is the function, it moves to post-data.
+    if lp.len() > 2 && lp.iter().any(|&id| kind(id) == ObjKind::Func) {
+        if let Some(j) = lp
+            .iter()
+            .position(|&id| kind(id) == ObjKind::PreDataBoundary)
+        {
+            let next = lp[(j + 1) % lp.len()];
+            graph.remove_dep(lp[j], next);
+            if kind(next) == ObjKind::Func {
+                graph.objs[next].separate = true;
+            }
+            return Ok(());
+        }
+    }
     // A longer loop through a table and one of its inline defaults or CHECK
     // constraints: emit that piece separately, after the table.
     for &t in lp {
@@ -198,6 +214,11 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
                 return Ok(());
             }
         }
+    }
+    // Loops of the kinds in `super::kinds` (a type and its functions, a domain and
+    // its constraints), repaired the way pg_dump repairs them.
+    if super::kinds::repair_loop(graph, lp) {
+        return Ok(());
     }
     if lp.len() == 1 && kind(lp[0]) == ObjKind::Table {
         // A table depending on itself (column-level dependencies): ignore.

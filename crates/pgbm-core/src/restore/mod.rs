@@ -10,8 +10,10 @@
 
 mod executor;
 mod notice;
+mod segmented;
 
 pub use notice::{drive_connection, log_notice};
+pub use segmented::{restore_segmented, SegmentSource};
 
 use crate::conn::ConnOptions;
 use crate::error::{Error, ErrorKind, Result};
@@ -29,6 +31,12 @@ pub struct RestoreOptions {
     pub create: bool,
     /// Database to restore into (with `create`: the one to create).
     pub target_db: Option<String>,
+    /// Connections used at once by a segmented restore (table data, indexes).
+    pub jobs: usize,
+    /// Segmented restore: only entries of these schemas.
+    pub schemas: Vec<String>,
+    /// Segmented restore: only these tables (`name` or `schema.name`).
+    pub tables: Vec<String>,
 }
 
 /// What a restore did.
@@ -129,9 +137,9 @@ mod tests {
 
     fn opts(create: bool, target: Option<&str>) -> RestoreOptions {
         RestoreOptions {
-            single_transaction: false,
             create,
             target_db: target.map(str::to_string),
+            ..RestoreOptions::default()
         }
     }
 

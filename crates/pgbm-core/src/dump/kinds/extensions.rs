@@ -151,6 +151,7 @@ pub(crate) async fn read(client: &Client, _version: i32, catalog: &mut Catalog) 
             objid: oid(&row, "objid"),
             refclassid: PG_EXTENSION,
             refobjid: oid(&row, "refobjid"),
+            deptype: b'e',
         });
     }
     Ok(())

@@ -20,17 +20,19 @@ use super::KindPayload;
 use crate::dump::catalog::{oid, query, text_array, Catalog};
 use crate::dump::emit::{Emitter, Entry};
 use crate::dump::model::{Graph, Obj, ObjKind, Payload};
+use crate::dump::render::LargeObjectsPiece;
 use crate::dump::select::Selection;
 use crate::error::{Error, Result};
 use crate::sql::{quote_ident, AclTarget};
 use std::fmt::Write as _;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_postgres::Client;
 
 /// `pg_largeobject`'s OID: the catalog id of large objects (comments, labels).
 const PG_LARGEOBJECT: u32 = 2613;
 
 /// pg_dump's `lowrite` piece size (`LOBBUFSIZE`).
-pub(crate) const LO_CHUNK: usize = 16384;
+const LO_CHUNK: usize = 16384;
 
 /// How much one `lo_get` call reads: a whole number of `lowrite` pieces.
 const READ_SIZE: i32 = 64 * LO_CHUNK as i32;
@@ -361,9 +363,60 @@ fn emit_data(e: &mut Emitter<'_>, group: Option<usize>) {
     e.push(entry);
 }
 
+/// Writes a `BLOBS` piece into `out`: its header, then `BEGIN;`, each object's
+/// contents as `lo_open`, 16 kB `lowrite` calls and `lo_close`, then `COMMIT;`.
+/// Returns (bytes written, bytes of large object data).
+pub(crate) async fn write_piece<W: AsyncWrite + Unpin>(
+    client: &Client,
+    piece: &LargeObjectsPiece,
+    out: &mut W,
+) -> Result<(u64, u64)> {
+    let mut counter = Counter { out, bytes: 0 };
+    counter.write(&piece.header).await?;
+    counter.write("BEGIN;\n\n").await?;
+    let mut data = 0u64;
+    for &oid in &piece.oids {
+        counter
+            .write(&format!("SELECT pg_catalog.lo_open('{oid}', 131072);\n"))
+            .await?;
+        let mut offset = 0i64;
+        loop {
+            let chunk = read_chunk(client, oid, offset).await?;
+            for part in chunk.chunks(LO_CHUNK) {
+                counter.write(&lowrite(part)).await?;
+            }
+            data += chunk.len() as u64;
+            offset += chunk.len() as i64;
+            if is_last_chunk(&chunk) {
+                break;
+            }
+        }
+        counter.write("SELECT pg_catalog.lo_close(0);\n\n").await?;
+    }
+    counter.write("COMMIT;\n\n").await?;
+    Ok((counter.bytes, data))
+}
+
+/// A writer that counts what goes through it.
+struct Counter<'a, W> {
+    out: &'a mut W,
+    bytes: u64,
+}
+
+impl<W: AsyncWrite + Unpin> Counter<'_, W> {
+    async fn write(&mut self, s: &str) -> Result<()> {
+        self.out
+            .write_all(s.as_bytes())
+            .await
+            .map_err(|e| Error::io("writing the dump", e))?;
+        self.bytes += s.len() as u64;
+        Ok(())
+    }
+}
+
 /// Up to [`READ_SIZE`] bytes of large object `oid` from `offset`, read in the dump's
 /// snapshot; fewer (or none) at the end.
-pub(crate) async fn read_chunk(client: &Client, oid: u32, offset: i64) -> Result<Vec<u8>> {
+async fn read_chunk(client: &Client, oid: u32, offset: i64) -> Result<Vec<u8>> {
     let row = client
         .query_one(
             "SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2::pg_catalog.int8, $3::pg_catalog.int4)",
@@ -375,13 +428,13 @@ pub(crate) async fn read_chunk(client: &Client, oid: u32, offset: i64) -> Result
 }
 
 /// Whether a piece returned by [`read_chunk`] was the last one.
-pub(crate) fn is_last_chunk(chunk: &[u8]) -> bool {
+fn is_last_chunk(chunk: &[u8]) -> bool {
     chunk.len() < READ_SIZE as usize
 }
 
 /// `SELECT pg_catalog.lowrite(0, '\x...');` for one piece of at most [`LO_CHUNK`]
 /// bytes (pg_dump's lower-case hex bytea literal).
-pub(crate) fn lowrite(piece: &[u8]) -> String {
+fn lowrite(piece: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(piece.len() * 2 + 40);
     s.push_str("SELECT pg_catalog.lowrite(0, '\\x");

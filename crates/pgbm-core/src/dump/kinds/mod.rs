@@ -16,21 +16,29 @@
 
 use super::catalog::Catalog;
 use super::emit::Emitter;
-use super::model::{Graph, Obj};
+use super::model::{Graph, Obj, ObjId};
 use super::select::Selection;
 use crate::error::Result;
 use tokio_postgres::Client;
 
+pub(crate) mod collations;
 pub(crate) mod extensions;
 pub(crate) mod foreign;
+pub(crate) mod functions;
 pub(crate) mod largeobjects;
+pub(crate) mod operators;
 pub(crate) mod publications;
+pub(crate) mod triggers;
 pub(crate) mod types;
 
 /// Catalog rows of every kind group.
 #[derive(Debug, Default)]
 pub(crate) struct KindCatalog {
     pub types: types::Types,
+    pub collations: collations::Collations,
+    pub functions: functions::Functions,
+    pub triggers: triggers::Triggers,
+    pub operators: operators::Operators,
     pub extensions: extensions::Extensions,
     pub foreign: foreign::Foreign,
     pub publications: publications::Publications,
@@ -41,6 +49,10 @@ pub(crate) struct KindCatalog {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KindPayload {
     Type(types::Item),
+    Collation(collations::Item),
+    Function(functions::Item),
+    Trigger(triggers::Item),
+    Operator(operators::Item),
     Extension(usize),
     Foreign(foreign::Item),
     Publication(publications::Item),
@@ -50,6 +62,7 @@ pub(crate) enum KindPayload {
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
+    collations::read(client, version, catalog).await?;
     extensions::read(client, version, catalog).await?;
     foreign::read(client, version, catalog).await?;
     publications::read(client, version, catalog).await?;
@@ -57,9 +70,27 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     Ok(())
 }
 
-/// Adds every kind group's objects to the graph.
+/// Reads the kind groups whose queries call the server's deparse functions; runs
+/// after the tables are locked (pg_dump's "lock first, deparse later").
+pub(crate) async fn read_locked(
+    client: &Client,
+    version: i32,
+    catalog: &mut Catalog,
+    sel: &Selection,
+) -> Result<()> {
+    functions::read(client, version, catalog).await?;
+    operators::read(client, catalog).await?;
+    triggers::read(client, version, catalog, sel).await?;
+    Ok(())
+}
+
+/// Adds every kind group's objects to the graph, in pg_dump's creation order.
 pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    functions::add_objects(g, catalog, sel);
     types::add_objects(g, catalog, sel);
+    collations::add_objects(g, catalog, sel);
+    operators::add_objects(g, catalog, sel);
+    triggers::add_objects(g, catalog, sel);
     extensions::add_objects(g, catalog, sel);
     foreign::add_objects(g, catalog, sel);
     publications::add_objects(g, catalog, sel);
@@ -70,11 +101,21 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
         KindPayload::Type(item) => types::emit(e, obj, item),
+        KindPayload::Collation(item) => collations::emit(e, obj, item),
+        KindPayload::Function(item) => functions::emit(e, obj, item),
+        KindPayload::Trigger(item) => triggers::emit(e, obj, item),
+        KindPayload::Operator(item) => operators::emit(e, obj, item),
         KindPayload::Extension(i) => extensions::emit(e, obj, i),
         KindPayload::Foreign(item) => foreign::emit(e, obj, item),
         KindPayload::Publication(item) => publications::emit(e, obj, item),
         KindPayload::LargeObject(item) => largeobjects::emit(e, obj, item),
     }
+}
+
+/// Repairs a dependency loop `lp` that involves objects of a kind group, as pg_dump
+/// does; false when no kind group knows the loop.
+pub(crate) fn repair_loop(g: &mut Graph, lp: &[ObjId]) -> bool {
+    types::repair_loop(g, lp)
 }
 
 /// Whether an object in schema `nsp` with catalog id `cat` is dumped: its schema's
