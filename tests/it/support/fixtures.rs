@@ -24,7 +24,7 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            collations collations_icu columns constraints data_edge extensions foreign functions
+            collations collations_icu columns constraints data_edge defaultacl extensions foreign functions
             functions_pg14 indexes largeobjects names operators privileges publications
             publications_pg15 schemas sequences triggers types types_user views);
     };

@@ -332,7 +332,8 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Publication
             | ObjKind::PublicationRel
             | ObjKind::PublicationSchema
-            | ObjKind::Subscription => g.add_dep(id, post),
+            | ObjKind::Subscription
+            | ObjKind::DefaultAcl => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

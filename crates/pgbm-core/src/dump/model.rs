@@ -92,6 +92,8 @@ pub(crate) enum ObjKind {
     LargeObjectMeta,
     /// The data of all (≤16) or of a group of (17+) large objects.
     LargeObjectData,
+    /// A `pg_default_acl` entry.
+    DefaultAcl,
 }
 
 impl ObjKind {
@@ -135,6 +137,7 @@ impl ObjKind {
             ObjKind::LargeObject => 24,
             ObjKind::LargeObjectMeta => 28,
             ObjKind::LargeObjectData => 29,
+            ObjKind::DefaultAcl => 45,
         }
     }
 }

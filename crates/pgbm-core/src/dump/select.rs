@@ -225,7 +225,6 @@ pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
-        UNION ALL SELECT 'default privileges', d.oid::text, d.defaclnamespace, NULL FROM pg_catalog.pg_default_acl d \
         UNION ALL SELECT 'security label', l.provider, NULL, l.objoid FROM pg_catalog.pg_seclabel l \
         ) x ORDER BY 1, 2";
     let rows = client

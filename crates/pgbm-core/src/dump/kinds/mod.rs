@@ -22,6 +22,7 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod collations;
+pub(crate) mod defaultacl;
 pub(crate) mod extensions;
 pub(crate) mod foreign;
 pub(crate) mod functions;
@@ -43,6 +44,7 @@ pub(crate) struct KindCatalog {
     pub foreign: foreign::Foreign,
     pub publications: publications::Publications,
     pub largeobjects: largeobjects::LargeObjects,
+    pub defaultacls: defaultacl::DefaultAcls,
 }
 
 /// What a graph object of a kind group points back to.
@@ -57,6 +59,7 @@ pub(crate) enum KindPayload {
     Foreign(foreign::Item),
     Publication(publications::Item),
     LargeObject(largeobjects::Item),
+    DefaultAcl(usize),
 }
 
 /// Reads every kind group's catalog rows.
@@ -67,6 +70,7 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     foreign::read(client, version, catalog).await?;
     publications::read(client, version, catalog).await?;
     largeobjects::read(client, version, catalog).await?;
+    defaultacl::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -95,6 +99,7 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     foreign::add_objects(g, catalog, sel);
     publications::add_objects(g, catalog, sel);
     largeobjects::add_objects(g, catalog, sel);
+    defaultacl::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -109,6 +114,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Foreign(item) => foreign::emit(e, obj, item),
         KindPayload::Publication(item) => publications::emit(e, obj, item),
         KindPayload::LargeObject(item) => largeobjects::emit(e, obj, item),
+        KindPayload::DefaultAcl(i) => defaultacl::emit(e, obj, i),
     }
 }
 
