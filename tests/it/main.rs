@@ -11,10 +11,12 @@
 //! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
 //! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
+//! - [`database`]: `--create` with the database's own properties.
 
 #[macro_use]
 mod support;
 
+mod database;
 mod oracle;
 mod restore_errors;
 mod restore_pgdump;

@@ -270,6 +270,7 @@ impl Emitter<'_> {
                 self.comment("DATABASE", &q, None, &db.owner, c);
             }
         }
+        super::kinds::seclabels::database_labels(self, &db.name, &db.owner);
         if let Some(acl) = &db.acl {
             let target = AclTarget {
                 kind: "DATABASE",
@@ -351,6 +352,16 @@ impl Emitter<'_> {
             (_, Some(c)) => self.comment("SCHEMA", &q, None, &ns.owner, &c),
             (false, None) => {}
         }
+        super::kinds::seclabels::label(
+            self,
+            "SCHEMA",
+            &q,
+            None,
+            &ns.owner,
+            super::model::catalog_oid::PG_NAMESPACE,
+            ns.oid,
+            0,
+        );
         let base = if is_public {
             let owner = acl_role(&ns.owner);
             vec![format!("{owner}=UC/{owner}"), format!("=U/{owner}")]
@@ -495,6 +506,7 @@ impl Emitter<'_> {
                 self.push(e);
             }
         }
+        super::kinds::seclabels::table_labels(self, rel, d, kind);
         // Comments on CHECK constraints written inside CREATE TABLE.
         for (k, check) in d.checks.iter().enumerate() {
             if check.is_local && !self.separate_checks.contains(&(i, k)) {
@@ -736,6 +748,16 @@ impl Emitter<'_> {
                 &c,
             );
         }
+        super::kinds::seclabels::label(
+            self,
+            "SEQUENCE",
+            &quote_ident(&rel.name),
+            Some(&rel.schema),
+            &rel.owner,
+            super::model::catalog_oid::PG_CLASS,
+            rel.oid,
+            0,
+        );
         Ok(())
     }
 

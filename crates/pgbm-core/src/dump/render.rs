@@ -109,8 +109,13 @@ pub(crate) fn render(
 
 /// Whether the mode (`--schema-only`, `--data-only`, `--create`) prints `e`.
 fn required(opts: &DumpOptions, e: &Entry) -> bool {
-    let database_level = matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES")
-        || (matches!(e.desc, "COMMENT" | "ACL") && e.tag.starts_with("DATABASE "));
+    // With --create, the database itself is written even in a data-only dump; its
+    // comment, labels and ACL are schema, so they are not.
+    if matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES") {
+        return opts.create;
+    }
+    let database_level =
+        matches!(e.desc, "COMMENT" | "ACL" | "SECURITY LABEL") && e.tag.starts_with("DATABASE ");
     if database_level {
         return opts.create && !opts.data_only;
     }

@@ -262,6 +262,7 @@ pub(crate) fn emit(e: &mut Emitter<'_>, _obj: &Obj, i: usize) -> Result<()> {
     if let Some(text) = e.comment_of(PG_EXTENSION, x.oid, 0).map(str::to_string) {
         e.comment("EXTENSION", &q, None, "", &text);
     }
+    super::seclabels::label(e, "EXTENSION", &q, None, "", PG_EXTENSION, x.oid, 0);
     Ok(())
 }
 

@@ -234,6 +234,7 @@ fn emit_object(e: &mut Emitter<'_>, i: usize) -> Result<()> {
     entry.is_data = true;
     e.push(entry);
     comment(e, i);
+    label(e, i);
     acl(e, &[i], None)
 }
 
@@ -272,6 +273,7 @@ fn emit_group(e: &mut Emitter<'_>, g: usize) -> Result<()> {
     let members = group.members.clone();
     for &m in &members {
         comment(e, m);
+        label(e, m);
     }
     let tag = (members.len() > 1).then(|| format!("LARGE OBJECTS {}", group.name));
     acl(e, &members, tag)
@@ -287,6 +289,22 @@ fn comment(e: &mut Emitter<'_>, i: usize) {
     let before = e.entries.len();
     e.comment("LARGE OBJECT", &name, None, &owner, &text);
     mark_data(e, before);
+}
+
+/// The security labels of large object `i`, as a data entry.
+fn label(e: &mut Emitter<'_>, i: usize) {
+    let lo = &e.catalog.kinds.largeobjects.list[i];
+    let (oid, owner) = (lo.oid, lo.owner.clone());
+    super::seclabels::label(
+        e,
+        "LARGE OBJECT",
+        &oid.to_string(),
+        None,
+        &owner,
+        PG_LARGEOBJECT,
+        oid,
+        0,
+    );
 }
 
 /// The ACL of one large object or of a 17+ group (whose members share it): the

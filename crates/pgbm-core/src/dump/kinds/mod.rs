@@ -29,6 +29,7 @@ pub(crate) mod functions;
 pub(crate) mod largeobjects;
 pub(crate) mod operators;
 pub(crate) mod publications;
+pub(crate) mod seclabels;
 pub(crate) mod triggers;
 pub(crate) mod types;
 
@@ -45,6 +46,7 @@ pub(crate) struct KindCatalog {
     pub publications: publications::Publications,
     pub largeobjects: largeobjects::LargeObjects,
     pub defaultacls: defaultacl::DefaultAcls,
+    pub seclabels: seclabels::SecLabels,
 }
 
 /// What a graph object of a kind group points back to.
@@ -71,6 +73,7 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     publications::read(client, version, catalog).await?;
     largeobjects::read(client, version, catalog).await?;
     defaultacl::read(client, version, catalog).await?;
+    seclabels::read(client, version, catalog).await?;
     Ok(())
 }
 

@@ -364,6 +364,8 @@ fn emit_publication(e: &mut Emitter<'_>, i: usize) {
     if let Some(text) = e.comment_of(PG_PUBLICATION, p.oid, 0).map(str::to_string) {
         e.comment("PUBLICATION", &q, None, &p.owner, &text);
     }
+    let owner = p.owner.clone();
+    super::seclabels::label(e, "PUBLICATION", &q, None, &owner, PG_PUBLICATION, p.oid, 0);
 }
 
 fn emit_rel(e: &mut Emitter<'_>, i: usize) {
@@ -451,6 +453,17 @@ fn emit_subscription(e: &mut Emitter<'_>, i: usize) {
     if let Some(text) = e.comment_of(PG_SUBSCRIPTION, s.oid, 0).map(str::to_string) {
         e.comment("SUBSCRIPTION", &q, None, &s.owner, &text);
     }
+    let owner = s.owner.clone();
+    super::seclabels::label(
+        e,
+        "SUBSCRIPTION",
+        &q,
+        None,
+        &owner,
+        PG_SUBSCRIPTION,
+        s.oid,
+        0,
+    );
 }
 
 /// The options after `slot_name`, as the server's major's pg_dump writes them.
