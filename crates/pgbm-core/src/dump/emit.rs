@@ -302,10 +302,22 @@ impl Emitter<'_> {
             ));
         }
         for setting in &db.settings {
-            create.push_str(&alter_config("DATABASE", q, None, setting));
+            create.push_str(&super::globals::alter_config_command(
+                "DATABASE",
+                &db.name,
+                None,
+                setting,
+                self.version,
+            ));
         }
         for (role, setting) in &db.role_settings {
-            create.push_str(&alter_config("ROLE", &quote_ident(role), Some(q), setting));
+            create.push_str(&super::globals::alter_config_command(
+                "ROLE",
+                role,
+                Some(("DATABASE", &db.name)),
+                setting,
+                self.version,
+            ));
         }
         if !create.is_empty() {
             let mut e = Entry::new(db.name.clone(), "DATABASE PROPERTIES", None, &db.owner);
@@ -1178,33 +1190,4 @@ fn acl_role(name: &str) -> String {
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
-}
-
-/// `ALTER DATABASE d SET name TO value;` from a `name=value` setting.
-fn alter_config(kind: &str, name: &str, in_db: Option<&str>, setting: &str) -> String {
-    let (key, value) = setting.split_once('=').unwrap_or((setting, ""));
-    let mut s = format!("ALTER {kind} {name} ");
-    if let Some(db) = in_db {
-        s.push_str(&format!("IN DATABASE {db} "));
-    }
-    let list_valued = matches!(
-        key.to_ascii_lowercase().as_str(),
-        "search_path"
-            | "session_preload_libraries"
-            | "shared_preload_libraries"
-            | "local_preload_libraries"
-            | "temp_tablespaces"
-            | "unix_socket_directories"
-    );
-    let value = if list_valued {
-        value
-            .split(", ")
-            .map(|v| quote_literal(v.trim_matches('"')))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        quote_literal(value)
-    };
-    s.push_str(&format!("SET {} TO {value};\n", quote_ident(key)));
-    s
 }
