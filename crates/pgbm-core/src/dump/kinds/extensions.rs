@@ -411,47 +411,21 @@ pub(crate) fn depends_on_extension(
 }
 
 /// Extension members as [`super::super::select::check_supported`] names them: (kind,
-/// name, schema OID). Members are never dumped, so the check must not count them,
-/// unless their privileges differ from the initial ones: those are dumped, and stay
-/// "unsupported" until their kind's module writes them (see [`acl_with_init`]).
+/// name, schema OID). Members are never dumped, so the check must not count them.
+///
+/// Only the kinds still on that list that extensions create are looked up (text
+/// search objects, e.g. `unaccent`'s dictionary); relation-based entries need nothing,
+/// as members are not in [`Selection::tables`].
 pub(crate) async fn member_keys(client: &Client) -> Result<HashSet<(String, String, Option<u32>)>> {
     let sql = "WITH m AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e') \
-        SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS name, p.pronamespace AS nsp \
-          FROM pg_catalog.pg_proc p JOIN m ON m.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid = p.oid AND ARRAY(SELECT pg_catalog.unnest(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner)))::text ORDER BY 1) = ARRAY(SELECT pg_catalog.unnest(COALESCE((SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = m.classid AND i.objoid = m.objid AND i.objsubid = 0), pg_catalog.acldefault('f', p.proowner)))::text ORDER BY 1) \
-        UNION ALL SELECT 'type', pg_catalog.format_type(t.oid, NULL), t.typnamespace \
-          FROM pg_catalog.pg_type t JOIN m ON m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid = t.oid AND ARRAY(SELECT pg_catalog.unnest(COALESCE(t.typacl, pg_catalog.acldefault('T', t.typowner)))::text ORDER BY 1) = ARRAY(SELECT pg_catalog.unnest(COALESCE((SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = m.classid AND i.objoid = m.objid AND i.objsubid = 0), pg_catalog.acldefault('T', t.typowner)))::text ORDER BY 1) \
-        UNION ALL SELECT 'collation', c.collname, c.collnamespace \
-          FROM pg_catalog.pg_collation c JOIN m ON m.classid = 'pg_catalog.pg_collation'::pg_catalog.regclass AND m.objid = c.oid \
-        UNION ALL SELECT 'conversion', c.conname, c.connamespace \
-          FROM pg_catalog.pg_conversion c JOIN m ON m.classid = 'pg_catalog.pg_conversion'::pg_catalog.regclass AND m.objid = c.oid \
-        UNION ALL SELECT 'operator', o.oid::pg_catalog.regoperator::text, o.oprnamespace \
-          FROM pg_catalog.pg_operator o JOIN m ON m.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND m.objid = o.oid \
-        UNION ALL SELECT 'operator class', o.opcname, o.opcnamespace \
-          FROM pg_catalog.pg_opclass o JOIN m ON m.classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass AND m.objid = o.oid \
-        UNION ALL SELECT 'operator family', o.opfname, o.opfnamespace \
-          FROM pg_catalog.pg_opfamily o JOIN m ON m.classid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass AND m.objid = o.oid \
-        UNION ALL SELECT 'text search configuration', c.cfgname, c.cfgnamespace \
+        SELECT 'text search configuration' AS kind, c.cfgname AS name, c.cfgnamespace AS nsp \
           FROM pg_catalog.pg_ts_config c JOIN m ON m.classid = 'pg_catalog.pg_ts_config'::pg_catalog.regclass AND m.objid = c.oid \
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace \
           FROM pg_catalog.pg_ts_dict d JOIN m ON m.classid = 'pg_catalog.pg_ts_dict'::pg_catalog.regclass AND m.objid = d.oid \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace \
           FROM pg_catalog.pg_ts_parser p JOIN m ON m.classid = 'pg_catalog.pg_ts_parser'::pg_catalog.regclass AND m.objid = p.oid \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace \
-          FROM pg_catalog.pg_ts_template t JOIN m ON m.classid = 'pg_catalog.pg_ts_template'::pg_catalog.regclass AND m.objid = t.oid \
-        UNION ALL SELECT 'cast', c.castsource::pg_catalog.regtype::text || ' AS ' || c.casttarget::pg_catalog.regtype::text, NULL \
-          FROM pg_catalog.pg_cast c JOIN m ON m.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND m.objid = c.oid \
-        UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL \
-          FROM pg_catalog.pg_foreign_data_wrapper f JOIN m ON m.classid = 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass AND m.objid = f.oid AND ARRAY(SELECT pg_catalog.unnest(COALESCE(f.fdwacl, pg_catalog.acldefault('F', f.fdwowner)))::text ORDER BY 1) = ARRAY(SELECT pg_catalog.unnest(COALESCE((SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = m.classid AND i.objoid = m.objid AND i.objsubid = 0), pg_catalog.acldefault('F', f.fdwowner)))::text ORDER BY 1) \
-        UNION ALL SELECT 'foreign server', s.srvname, NULL \
-          FROM pg_catalog.pg_foreign_server s JOIN m ON m.classid = 'pg_catalog.pg_foreign_server'::pg_catalog.regclass AND m.objid = s.oid AND ARRAY(SELECT pg_catalog.unnest(COALESCE(s.srvacl, pg_catalog.acldefault('S', s.srvowner)))::text ORDER BY 1) = ARRAY(SELECT pg_catalog.unnest(COALESCE((SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = m.classid AND i.objoid = m.objid AND i.objsubid = 0), pg_catalog.acldefault('S', s.srvowner)))::text ORDER BY 1) \
-        UNION ALL SELECT 'language', l.lanname, NULL \
-          FROM pg_catalog.pg_language l JOIN m ON m.classid = 'pg_catalog.pg_language'::pg_catalog.regclass AND m.objid = l.oid AND ARRAY(SELECT pg_catalog.unnest(COALESCE(l.lanacl, pg_catalog.acldefault('l', l.lanowner)))::text ORDER BY 1) = ARRAY(SELECT pg_catalog.unnest(COALESCE((SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = m.classid AND i.objoid = m.objid AND i.objsubid = 0), pg_catalog.acldefault('l', l.lanowner)))::text ORDER BY 1) \
-        UNION ALL SELECT 'transform', t.oid::text, NULL \
-          FROM pg_catalog.pg_transform t JOIN m ON m.classid = 'pg_catalog.pg_transform'::pg_catalog.regclass AND m.objid = t.oid \
-        UNION ALL SELECT 'access method', a.amname, NULL \
-          FROM pg_catalog.pg_am a JOIN m ON m.classid = 'pg_catalog.pg_am'::pg_catalog.regclass AND m.objid = a.oid \
-        UNION ALL SELECT 'event trigger', e.evtname, NULL \
-          FROM pg_catalog.pg_event_trigger e JOIN m ON m.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass AND m.objid = e.oid";
+          FROM pg_catalog.pg_ts_template t JOIN m ON m.classid = 'pg_catalog.pg_ts_template'::pg_catalog.regclass AND m.objid = t.oid";
     let rows = query(client, "extension members", sql, &[]).await?;
     Ok(rows
         .iter()
