@@ -15,6 +15,7 @@ pub mod error;
 pub mod restore;
 pub mod script;
 pub mod sql;
+pub mod storage;
 
 pub use conn::ConnOptions;
 pub use dump::{

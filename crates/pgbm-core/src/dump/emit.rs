@@ -2,6 +2,7 @@
 //! object, with the metadata of its `-- Name: ...` header.
 
 use super::catalog::{Catalog, Column, Database, RelDetails, Relation};
+use super::kinds::partitions;
 use super::model::{Graph, ObjId, ObjKind, Payload};
 use super::select::Selection;
 use super::DumpOptions;
@@ -42,6 +43,9 @@ pub(crate) struct Entry {
     pub ownerless: bool,
     /// For `BLOBS`: the large objects whose contents the entry streams, in order.
     pub blobs: Option<Vec<u32>>,
+    /// A statement printed after the owner's (pg_dump 17+ gives a partitioned table
+    /// its access method there: `ALTER TABLE ... SET ACCESS METHOD`).
+    pub after_owner: String,
 }
 
 /// How to stream one table's data.
@@ -64,6 +68,9 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Views (relation indexes) whose ON SELECT rule a dependency loop made separate:
+    /// created with a dummy body, completed by a `_RETURN` RULE entry.
+    dummy_views: HashSet<usize>,
     /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
     /// written as their own entry rather than inside CREATE DOMAIN).
     pub separate_objs: HashSet<(u32, u32)>,
@@ -99,6 +106,7 @@ impl Entry {
             owner_object: None,
             ownerless: false,
             blobs: None,
+            after_owner: String::new(),
         }
     }
 }
@@ -122,6 +130,7 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        dummy_views: HashSet::new(),
         separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
@@ -132,6 +141,14 @@ pub(crate) fn emit(
             }
             Payload::Check { table, check } => {
                 e.separate_checks.insert((table, check));
+            }
+            Payload::ViewRule(ri) if catalog.relations[ri].kind == b'v' => {
+                let rule = catalog.rules.iter().find(|r| r.oid == obj.cat.1);
+                if rule
+                    .is_some_and(|r| super::kinds::rules::is_view_rule(r, &catalog.relations[ri]))
+                {
+                    e.dummy_views.insert(ri);
+                }
             }
             _ => {}
         }
@@ -155,6 +172,9 @@ pub(crate) fn emit(
             }
             (ObjKind::Index, Payload::Index { table, index }) => e.index(table, index),
             (ObjKind::FkConstraint, Payload::Fk { table, fk }) => e.foreign_key(table, fk),
+            (ObjKind::Rule, Payload::ViewRule(_)) if obj.separate => {
+                super::kinds::rules::emit(&mut e, obj)?;
+            }
             (ObjKind::TableData, Payload::Data(i)) => e.table_data(i),
             (ObjKind::SequenceSet, Payload::Data(i)) => e.sequence_set(i),
             (ObjKind::RefreshMatview, Payload::Data(i)) => e.refresh(i),
@@ -410,7 +430,7 @@ impl Emitter<'_> {
         };
         match rel.kind {
             b'S' => self.sequence(rel, details)?,
-            b'r' | b'v' | b'm' | b'f' => self.table(i, rel, details)?,
+            b'r' | b'v' | b'm' | b'p' | b'f' => self.table(i, rel, details)?,
             _ => {
                 return Err(Error::unsupported(format!(
                     "cannot dump relation {} of kind {:?}",
@@ -460,7 +480,7 @@ impl Emitter<'_> {
     fn table(&mut self, i: usize, rel: &Relation, d: &RelDetails) -> Result<()> {
         let qrel = qualified(&rel.schema, &rel.name);
         let (kind, create) = match rel.kind {
-            b'v' => ("VIEW", self.view_sql(rel, d, &qrel)?),
+            b'v' => ("VIEW", self.view_sql(i, rel, d, &qrel)?),
             b'm' => ("MATERIALIZED VIEW", self.table_sql(i, rel, d, &qrel)?),
             b'f' => ("FOREIGN TABLE", self.table_sql(i, rel, d, &qrel)?),
             _ => ("TABLE", self.table_sql(i, rel, d, &qrel)?),
@@ -475,6 +495,11 @@ impl Emitter<'_> {
         }
         if matches!(rel.kind, b'r' | b'm') {
             e.table_am = rel.access_method.clone();
+        }
+        // Partitioned tables have an access method from 17 on (for their future
+        // partitions); being storage-less, they get it by ALTER TABLE.
+        if let (b'p', true, Some(am)) = (rel.kind, self.version >= 170000, &rel.access_method) {
+            e.after_owner = format!("ALTER TABLE {qrel} SET ACCESS METHOD {};", quote_ident(am));
         }
         self.push(e);
         let q = quote_ident(&rel.name);
@@ -544,17 +569,30 @@ impl Emitter<'_> {
         }
     }
 
-    fn view_sql(&self, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let mut s = format!("CREATE VIEW {qrel}");
-        if !rel.reloptions.is_empty() {
-            s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    fn view_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+        if self.dummy_views.contains(&i) {
+            // Broken out of a dependency loop: the real body comes post-data, in a
+            // `_RETURN` RULE entry.
+            return Ok(format!("CREATE VIEW {qrel} AS\n{};\n", dummy_view_body(d)));
         }
-        s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
-        if let Some(opt) = &rel.check_option {
-            s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
-        }
-        s.push_str(";\n");
-        Ok(s)
+        Ok(format!("CREATE {}", view_definition(rel, d, qrel)?))
+    }
+
+    /// For a view created with a dummy body: `CREATE OR REPLACE VIEW` with the real
+    /// body, and with the dummy one (what "dropping" the real body means).
+    pub(crate) fn view_bodies(&self, rel: &Relation) -> Result<(String, String)> {
+        let qrel = qualified(&rel.schema, &rel.name);
+        let d = rel
+            .details
+            .as_ref()
+            .ok_or_else(|| Error::internal(format!("columns of view {qrel} not read")))?;
+        Ok((
+            format!("CREATE OR REPLACE {}", view_definition(rel, d, &qrel)?),
+            format!(
+                "CREATE OR REPLACE VIEW {qrel} AS\n{};\n",
+                dummy_view_body(d)
+            ),
+        ))
     }
 
     fn table_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
@@ -563,7 +601,8 @@ impl Emitter<'_> {
             b'f' => "FOREIGN TABLE",
             _ => "TABLE",
         };
-        let unlogged = if rel.persistence == b'u' {
+        // PostgreSQL 18 rejects UNLOGGED partitioned tables; pg_dump 18 leaves it out.
+        let unlogged = if rel.persistence == b'u' && (rel.kind != b'p' || self.version < 180000) {
             "UNLOGGED "
         } else {
             ""
@@ -572,13 +611,17 @@ impl Emitter<'_> {
         if rel.kind != b'm' {
             let mut items: Vec<String> = Vec::new();
             for (c, col) in d.columns.iter().enumerate() {
-                if !col.dropped && col.is_local {
+                // Inherited columns come from INHERITS; partitions print them all.
+                if partitions::prints_column(rel, col) {
                     let inline_default = !self.separate_defaults.contains(&(i, c));
-                    items.push(column_sql(col, inline_default));
+                    // An inherited NOT NULL is not repeated, except for partitions.
+                    let not_null = col.not_null && (!col.inh_not_null || rel.is_partition);
+                    items.push(column_sql(col, inline_default, not_null));
                 }
             }
+            // Partitions repeat inherited CHECKs: ATTACH PARTITION requires them.
             let inline = |(k, c): &(usize, &super::catalog::Check)| {
-                c.is_local && !self.separate_checks.contains(&(i, *k))
+                (c.is_local || rel.is_partition) && !self.separate_checks.contains(&(i, *k))
             };
             for (_, check) in d.checks.iter().enumerate().filter(inline) {
                 items.push(format!(
@@ -594,6 +637,7 @@ impl Emitter<'_> {
                 s.push_str(&items.join(",\n    "));
                 s.push_str("\n)");
             }
+            s.push_str(&partitions::inherits_clause(self.catalog, rel, d));
             s.push_str(&super::kinds::foreign::server_clause(self.catalog, rel.oid));
         }
         if !rel.reloptions.is_empty() || !rel.toast_reloptions.is_empty() {
@@ -624,6 +668,14 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         for col in d.columns.iter().filter(|c| !c.dropped) {
+            // A NOT NULL not inherited on a column CREATE TABLE did not print.
+            if !partitions::prints_column(rel, col) && col.not_null && !col.inh_not_null {
+                let qc = quote_ident(&col.name);
+                let foreign = if rel.kind == b'f' { "FOREIGN " } else { "" };
+                s.push_str(&format!(
+                    "ALTER {foreign}TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
+                ));
+            }
             s.push_str(&column_alters(col, qrel, rel.kind == b'f', self.opts));
             s.push_str(&super::kinds::foreign::column_options(
                 self.catalog,
@@ -945,7 +997,11 @@ impl Emitter<'_> {
             let mut e = Entry::new(idx.name.clone(), "INDEX", Some(&rel.schema), &rel.owner);
             e.tablespace = Some(idx.tablespace.clone());
             e.create = s;
-            e.drop = format!("DROP INDEX {qqidx};\n");
+            // An index attached to a partitioned index cannot be dropped on its
+            // own; it goes with its table or the partitioned index.
+            if idx.parent_idx == 0 {
+                e.drop = format!("DROP INDEX {qqidx};\n");
+            }
             self.push(e);
         }
         let text = self
@@ -1015,8 +1071,17 @@ impl Emitter<'_> {
             }
             _ => format!("COPY {qrel} {list} TO stdout"),
         };
+        // Partitions of an unsafe partitioning scheme load through the root (the
+        // comment is the entry's definition, printed before the COPY).
+        let copy_from = match partitions::load_via_root(self.catalog, rel) {
+            Some(root) => {
+                let qroot = qualified(&root.schema, &root.name);
+                format!("-- load via partition root {qroot}\n\nCOPY {qroot} {list} FROM stdin;\n")
+            }
+            None => format!("COPY {qrel} {list} FROM stdin;\n"),
+        };
         e.copy = Some(CopySpec {
-            copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
+            copy_from,
             copy_to,
             estimated_bytes: i64::from(rel.pages) * 8192,
         });
@@ -1065,7 +1130,7 @@ impl Emitter<'_> {
 }
 
 /// A column inside CREATE TABLE.
-fn column_sql(col: &Column, inline_default: bool) -> String {
+fn column_sql(col: &Column, inline_default: bool, not_null: bool) -> String {
     let mut s = format!("{} {}", quote_ident(&col.name), col.type_name);
     if let Some((_, expr)) = col.default.as_ref().filter(|_| inline_default) {
         if col.generated == b's' {
@@ -1074,7 +1139,7 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
             s.push_str(&format!(" DEFAULT {expr}"));
         }
     }
-    if col.not_null {
+    if not_null {
         s.push_str(" NOT NULL");
     }
     if let Some(coll) = &col.collation {
@@ -1092,9 +1157,6 @@ fn column_alters(col: &Column, qrel: &str, foreign: bool, _opts: &DumpOptions) -
         "ALTER TABLE ONLY"
     };
     let mut s = String::new();
-    if !col.is_local && col.not_null {
-        s.push_str(&format!("{alter} {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"));
-    }
     if let Some(target) = col.stat_target {
         s.push_str(&format!(
             "{alter} {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
@@ -1144,6 +1206,37 @@ fn index_alters(idx: &super::catalog::Index, qrel: &str) -> String {
         s.push_str(&format!(
             "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
         ));
+    }
+    s
+}
+
+/// `VIEW q [WITH (...)] AS <body> [WITH ... CHECK OPTION];`
+fn view_definition(rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+    let mut s = format!("VIEW {qrel}");
+    if !rel.reloptions.is_empty() {
+        s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    }
+    s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
+    if let Some(opt) = &rel.check_option {
+        s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
+    }
+    s.push_str(";\n");
+    Ok(s)
+}
+
+/// A view body with the view's column names, types and collations and no
+/// dependencies: `SELECT NULL::type AS col, ...`.
+fn dummy_view_body(d: &RelDetails) -> String {
+    let mut s = String::from("SELECT");
+    for (k, col) in d.columns.iter().filter(|c| !c.dropped).enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\n    NULL::{}", col.type_name));
+        if let Some(coll) = &col.collation {
+            s.push_str(&format!(" COLLATE {coll}"));
+        }
+        s.push_str(&format!(" AS {}", quote_ident(&col.name)));
     }
     s
 }

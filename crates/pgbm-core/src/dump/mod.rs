@@ -230,13 +230,15 @@ async fn prepare(conn: &ConnOptions, opts: &DumpOptions) -> Result<Prepared> {
     let sel = select::select(&client, opts, &cat).await?;
     select::check_supported(&client, &sel).await?;
     session::lock_tables(&client, &cat, &sel).await?;
-    let wanted: Vec<usize> = cat
+    let mut wanted: Vec<usize> = cat
         .relations
         .iter()
         .enumerate()
         .filter(|(_, r)| sel.tables.contains(&r.oid) || sel.config_tables.contains_key(&r.oid))
         .map(|(i, _)| i)
         .collect();
+    // Parents of dumped tables are read too (not dumped): children inherit from them.
+    wanted.extend(kinds::partitions::parents_to_read(&cat, &wanted));
     catalog::read_details(&client, server.version, &mut cat, &wanted).await?;
     kinds::read_locked(&client, server.version, &mut cat, &sel).await?;
     let database = if opts.create {

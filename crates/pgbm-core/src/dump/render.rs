@@ -252,6 +252,9 @@ impl Renderer<'_> {
                 ));
             }
         }
+        if !e.after_owner.is_empty() {
+            self.text.push_str(&format!("{}\n\n", e.after_owner));
+        }
         if e.desc == "DATABASE" || e.desc == "DATABASE PROPERTIES" {
             self.reconnect(&e.tag);
         }
@@ -374,6 +377,7 @@ mod tests {
             owner_object: None,
             ownerless: false,
             blobs: None,
+            after_owner: String::new(),
         }
     }
 

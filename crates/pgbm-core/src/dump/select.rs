@@ -208,20 +208,8 @@ pub(crate) async fn select(
 /// silently lose them, so the dump fails and names them instead.
 pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<()> {
     let sql = "SELECT kind, name, nsp, rel FROM ( \
-        SELECT 'partitioned table' AS kind, \
-                  c.oid::pg_catalog.regclass::text AS name, c.relnamespace AS nsp, c.oid AS rel \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind = 'p' OR c.relispartition) \
-        UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
-          FROM pg_catalog.pg_inherits i \
-        UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \
-          FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND NOT (r.ev_type = '1' AND r.is_instead) \
-        UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.relrowsecurity \
-        UNION ALL SELECT 'policy', p.polname || ' on ' || p.polrelid::pg_catalog.regclass::text, NULL, p.polrelid \
-          FROM pg_catalog.pg_policy p \
-        UNION ALL SELECT 'extended statistics', s.stxname, s.stxnamespace, s.stxrelid \
-          FROM pg_catalog.pg_statistic_ext s \
-        UNION ALL SELECT 'text search configuration', c.cfgname, c.cfgnamespace, NULL FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
+        SELECT 'text search configuration' AS kind, c.cfgname AS name, c.cfgnamespace AS nsp, NULL::pg_catalog.oid AS rel \
+          FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \

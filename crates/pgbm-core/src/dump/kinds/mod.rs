@@ -10,6 +10,10 @@
 //! * `fn emit(emitter, obj, item)`: the entries (definition, comment, ACL) pg_dump
 //!   writes for it.
 //!
+//! Optional hooks: [`read_locked`] runs once the dumped tables are locked (for deparse
+//! functions such as `pg_get_expr`), and [`add_table_objects`] once tables' own pieces
+//! (defaults, constraints, indexes, rules) are in the graph.
+//!
 //! Registering a group touches only this file, [`super::model::ObjKind`] (its sort
 //! priority and section) and the list of still-unsupported kinds in
 //! [`super::select::check_supported`].
@@ -28,8 +32,12 @@ pub(crate) mod foreign;
 pub(crate) mod functions;
 pub(crate) mod largeobjects;
 pub(crate) mod operators;
+pub(crate) mod partitions;
+pub(crate) mod policies;
 pub(crate) mod publications;
+pub(crate) mod rules;
 pub(crate) mod seclabels;
+pub(crate) mod statistics;
 pub(crate) mod triggers;
 pub(crate) mod types;
 
@@ -47,6 +55,10 @@ pub(crate) struct KindCatalog {
     pub largeobjects: largeobjects::LargeObjects,
     pub defaultacls: defaultacl::DefaultAcls,
     pub seclabels: seclabels::SecLabels,
+    pub partitions: partitions::Partitions,
+    pub rules: rules::Rules,
+    pub policies: policies::Policies,
+    pub statistics: statistics::Statistics,
 }
 
 /// What a graph object of a kind group points back to.
@@ -62,6 +74,9 @@ pub(crate) enum KindPayload {
     Publication(publications::Item),
     LargeObject(largeobjects::Item),
     DefaultAcl(usize),
+    Partition(partitions::Item),
+    Policy(policies::Item),
+    Statistics(statistics::Item),
 }
 
 /// Reads every kind group's catalog rows.
@@ -74,6 +89,8 @@ pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -
     largeobjects::read(client, version, catalog).await?;
     defaultacl::read(client, version, catalog).await?;
     seclabels::read(client, version, catalog).await?;
+    partitions::read(client, version, catalog).await?;
+    statistics::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -88,6 +105,10 @@ pub(crate) async fn read_locked(
     functions::read(client, version, catalog).await?;
     operators::read(client, catalog).await?;
     triggers::read(client, version, catalog, sel).await?;
+    partitions::flag_inherited(catalog, sel, version);
+    rules::read_details(client, version, catalog, sel).await?;
+    policies::read_details(client, version, catalog, sel).await?;
+    statistics::read_details(client, version, catalog, sel).await?;
     Ok(())
 }
 
@@ -105,6 +126,14 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     defaultacl::add_objects(g, catalog, sel);
 }
 
+/// Adds the objects that hang off tables' own pieces (indexes, constraints), once
+/// those are in the graph: partition attaches, extended statistics, row security.
+pub(crate) fn add_table_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    partitions::add_objects(g, catalog, sel);
+    statistics::add_objects(g, catalog, sel);
+    policies::add_objects(g, catalog, sel);
+}
+
 /// Emits the entries of one object of a kind group.
 pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Result<()> {
     match payload {
@@ -118,6 +147,9 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Publication(item) => publications::emit(e, obj, item),
         KindPayload::LargeObject(item) => largeobjects::emit(e, obj, item),
         KindPayload::DefaultAcl(i) => defaultacl::emit(e, obj, i),
+        KindPayload::Partition(item) => partitions::emit(e, obj, item),
+        KindPayload::Policy(item) => policies::emit(e, obj, item),
+        KindPayload::Statistics(item) => statistics::emit(e, obj, item),
     }
 }
 
