@@ -35,9 +35,10 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            collations columns constraints data_edge functions indexes inheritance names
-            operators partitions policies privileges rules schemas sequences statistics
-            table_options triggers types types_user views);
+            collations columns constraints data_edge defaultacl extensions foreign functions
+            indexes inheritance largeobjects names operators partitions policies privileges
+            publications rules schemas sequences statistics table_options triggers types
+            types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

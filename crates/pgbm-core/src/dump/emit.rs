@@ -38,6 +38,11 @@ pub(crate) struct Entry {
     pub pass: Pass,
     /// SQL for `ALTER <owner_object> OWNER TO`, if the kind has owners.
     pub owner_object: Option<String>,
+    /// The entry has no owner at all (extensions, casts, ...): the header says
+    /// `Owner: -`, unlike an empty owner (`Owner: `).
+    pub ownerless: bool,
+    /// For `BLOBS`: the large objects whose contents the entry streams, in order.
+    pub blobs: Option<Vec<u32>>,
     /// A statement printed after the owner's (pg_dump 17+ gives a partitioned table
     /// its access method there: `ALTER TABLE ... SET ACCESS METHOD`).
     pub after_owner: String,
@@ -80,7 +85,7 @@ impl Entry {
         owner: &str,
     ) -> Self {
         let pass = match desc {
-            "ACL" => Pass::Acl,
+            "ACL" | "DEFAULT ACL" => Pass::Acl,
             "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
             // Comments follow their object, and event triggers have no ACLs.
             "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
@@ -99,6 +104,8 @@ impl Entry {
             is_data: false,
             pass,
             owner_object: None,
+            ownerless: false,
+            blobs: None,
             after_owner: String::new(),
         }
     }
@@ -291,6 +298,7 @@ impl Emitter<'_> {
                 self.comment("DATABASE", &q, None, &db.owner, c);
             }
         }
+        super::kinds::seclabels::database_labels(self, &db.name, &db.owner);
         if let Some(acl) = &db.acl {
             let target = AclTarget {
                 kind: "DATABASE",
@@ -322,10 +330,22 @@ impl Emitter<'_> {
             ));
         }
         for setting in &db.settings {
-            create.push_str(&alter_config("DATABASE", q, None, setting));
+            create.push_str(&super::globals::alter_config_command(
+                "DATABASE",
+                &db.name,
+                None,
+                setting,
+                self.version,
+            ));
         }
         for (role, setting) in &db.role_settings {
-            create.push_str(&alter_config("ROLE", &quote_ident(role), Some(q), setting));
+            create.push_str(&super::globals::alter_config_command(
+                "ROLE",
+                role,
+                Some(("DATABASE", &db.name)),
+                setting,
+                self.version,
+            ));
         }
         if !create.is_empty() {
             let mut e = Entry::new(db.name.clone(), "DATABASE PROPERTIES", None, &db.owner);
@@ -337,6 +357,13 @@ impl Emitter<'_> {
 
     fn namespace(&mut self, i: usize) -> Result<()> {
         let ns = &self.catalog.namespaces[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_NAMESPACE, ns.oid))
+        {
+            return super::kinds::extensions::emit_namespace_acl(self, ns);
+        }
         if !self.sel.schemas.contains(&ns.oid) {
             return Ok(());
         }
@@ -368,6 +395,16 @@ impl Emitter<'_> {
             (_, Some(c)) => self.comment("SCHEMA", &q, None, &ns.owner, &c),
             (false, None) => {}
         }
+        super::kinds::seclabels::label(
+            self,
+            "SCHEMA",
+            &q,
+            None,
+            &ns.owner,
+            super::model::catalog_oid::PG_NAMESPACE,
+            ns.oid,
+            0,
+        );
         let base = if is_public {
             let owner = acl_role(&ns.owner);
             vec![format!("{owner}=UC/{owner}"), format!("=U/{owner}")]
@@ -410,6 +447,13 @@ impl Emitter<'_> {
 
     fn relation(&mut self, i: usize) -> Result<()> {
         let rel = &self.catalog.relations[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_CLASS, rel.oid))
+        {
+            return super::kinds::extensions::emit_relation_acl(self, rel);
+        }
         if !self.sel.tables.contains(&rel.oid) {
             return Ok(());
         }
@@ -418,7 +462,7 @@ impl Emitter<'_> {
         };
         match rel.kind {
             b'S' => self.sequence(rel, details)?,
-            b'r' | b'v' | b'm' | b'p' => self.table(i, rel, details)?,
+            b'r' | b'v' | b'm' | b'p' | b'f' => self.table(i, rel, details)?,
             _ => {
                 return Err(Error::unsupported(format!(
                     "cannot dump relation {} of kind {:?}",
@@ -470,13 +514,15 @@ impl Emitter<'_> {
         let (kind, create) = match rel.kind {
             b'v' => ("VIEW", self.view_sql(i, rel, d, &qrel)?),
             b'm' => ("MATERIALIZED VIEW", self.table_sql(i, rel, d, &qrel)?),
+            b'f' => ("FOREIGN TABLE", self.table_sql(i, rel, d, &qrel)?),
             _ => ("TABLE", self.table_sql(i, rel, d, &qrel)?),
         };
         let mut e = Entry::new(rel.name.clone(), kind, Some(&rel.schema), &rel.owner);
         e.create = create;
         e.drop = format!("DROP {kind} {qrel};\n");
         e.owner_object = Some(format!("{} {qrel}", self.owner_keyword(kind)));
-        if matches!(rel.kind, b'r' | b'm' | b'p') {
+        // pg_dump before 15 gave foreign tables a tablespace too (`SET default_tablespace`).
+        if matches!(rel.kind, b'r' | b'm' | b'p') || (rel.kind == b'f' && self.version < 150000) {
             e.tablespace = Some(rel.tablespace.clone());
         }
         if matches!(rel.kind, b'r' | b'm') {
@@ -529,6 +575,7 @@ impl Emitter<'_> {
                 self.push(e);
             }
         }
+        super::kinds::seclabels::table_labels(self, rel, d, kind);
         // 18+: comments on NOT NULL constraints (pg_dump 18 prints them after the
         // column comments; NOT VALID ones come with their separate entry).
         for col in &d.columns {
@@ -633,10 +680,10 @@ impl Emitter<'_> {
     }
 
     fn table_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let kind = if rel.kind == b'm' {
-            "MATERIALIZED VIEW"
-        } else {
-            "TABLE"
+        let kind = match rel.kind {
+            b'm' => "MATERIALIZED VIEW",
+            b'f' => "FOREIGN TABLE",
+            _ => "TABLE",
         };
         // PostgreSQL 18 rejects UNLOGGED partitioned tables; pg_dump 18 leaves it out.
         let unlogged = if rel.persistence == b'u' && (rel.kind != b'p' || self.version < 180000) {
@@ -687,6 +734,7 @@ impl Emitter<'_> {
                 s.push_str("\n)");
             }
             s.push_str(&partitions::inherits_clause(self.catalog, rel, d));
+            s.push_str(&super::kinds::foreign::server_clause(self.catalog, rel.oid));
         }
         if !rel.reloptions.is_empty() || !rel.toast_reloptions.is_empty() {
             let mut opts = Vec::new();
@@ -698,8 +746,20 @@ impl Emitter<'_> {
             }
             s.push_str(&format!("\nWITH ({})", opts.join(", ")));
         }
+        s.push_str(&super::kinds::foreign::options_clause(
+            self.catalog,
+            rel.oid,
+        ));
         if rel.kind == b'm' {
             s.push_str(&format!(" AS\n{}\n  WITH NO DATA;\n", view_body(rel, d)?));
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                self.version,
+                super::model::catalog_oid::PG_CLASS,
+                rel.oid,
+                "MATERIALIZED VIEW",
+                qrel,
+            ));
         } else {
             s.push_str(";\n");
         }
@@ -712,13 +772,28 @@ impl Emitter<'_> {
                 && !col.inh_not_null
             {
                 let qc = quote_ident(&col.name);
+                let foreign = if rel.kind == b'f' { "FOREIGN " } else { "" };
                 s.push_str(&format!(
-                    "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
+                    "ALTER {foreign}TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
                 ));
             }
-            s.push_str(&column_alters(col, qrel, self.opts));
+            s.push_str(&column_alters(col, qrel, rel.kind == b'f', self.opts));
+            s.push_str(&super::kinds::foreign::column_options(
+                self.catalog,
+                self.version,
+                rel.oid,
+                qrel,
+                col.num,
+                &quote_ident(&col.name),
+            ));
         }
-        match rel.replident {
+        // Foreign tables and views have no replica identity to restore.
+        let replident = if matches!(rel.kind, b'r' | b'p' | b'm') {
+            rel.replident
+        } else {
+            b'd'
+        };
+        match replident {
             b'n' => s.push_str(&format!(
                 "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY NOTHING;\n"
             )),
@@ -840,6 +915,16 @@ impl Emitter<'_> {
                 &c,
             );
         }
+        super::kinds::seclabels::label(
+            self,
+            "SEQUENCE",
+            &quote_ident(&rel.name),
+            Some(&rel.schema),
+            &rel.owner,
+            super::model::catalog_oid::PG_CLASS,
+            rel.oid,
+            0,
+        );
         Ok(())
     }
 
@@ -967,6 +1052,14 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         s.push_str(&index_alters(idx, &qrel));
+        s.push_str(&super::kinds::extensions::depends_on_extension(
+            self.catalog,
+            self.version,
+            super::model::catalog_oid::PG_CLASS,
+            idx.oid,
+            "INDEX",
+            &qualified(&rel.schema, &idx.name),
+        ));
         let mut e = Entry::new(
             format!("{} {}", rel.name, con.name),
             "CONSTRAINT",
@@ -1000,6 +1093,14 @@ impl Emitter<'_> {
                     "ALTER INDEX {qqidx} ALTER COLUMN {col} SET STATISTICS {target};\n"
                 ));
             }
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                self.version,
+                super::model::catalog_oid::PG_CLASS,
+                idx.oid,
+                "INDEX",
+                &qqidx,
+            ));
             if idx.replident {
                 s.push_str(&format!(
                     "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
@@ -1070,6 +1171,18 @@ impl Emitter<'_> {
             &rel.owner,
         );
         e.is_data = true;
+        // Extension configuration tables are filtered by the extension's condition.
+        let copy_to = match self.sel.config_tables.get(&rel.oid) {
+            Some(cond) if !cond.is_empty() => {
+                let select = if cols.is_empty() {
+                    "*".to_string()
+                } else {
+                    cols.join(", ")
+                };
+                format!("COPY (SELECT {select} FROM {qrel} {cond}) TO stdout")
+            }
+            _ => format!("COPY {qrel} {list} TO stdout"),
+        };
         // Partitions of an unsafe partitioning scheme load through the root (the
         // comment is the entry's definition, printed before the COPY).
         let copy_from = match partitions::load_via_root(self.catalog, rel) {
@@ -1081,7 +1194,7 @@ impl Emitter<'_> {
         };
         e.copy = Some(CopySpec {
             copy_from,
-            copy_to: format!("COPY {qrel} {list} TO stdout"),
+            copy_to,
             estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
@@ -1148,12 +1261,17 @@ fn column_sql(col: &Column, inline_default: bool, not_null: &str) -> String {
 }
 
 /// Per-column settings that only have ALTER TABLE syntax.
-fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
+fn column_alters(col: &Column, qrel: &str, foreign: bool, _opts: &DumpOptions) -> String {
     let qc = quote_ident(&col.name);
+    let alter = if foreign {
+        "ALTER FOREIGN TABLE ONLY"
+    } else {
+        "ALTER TABLE ONLY"
+    };
     let mut s = String::new();
     if let Some(target) = col.stat_target {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
         ));
     }
     if col.storage != col.type_storage {
@@ -1166,7 +1284,7 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
         };
         if let Some(storage) = storage {
             s.push_str(&format!(
-                "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
+                "{alter} {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
             ));
         }
     }
@@ -1177,12 +1295,12 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
     };
     if let Some(c) = compression {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
         ));
     }
     if !col.options.is_empty() {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET ({});\n",
+            "{alter} {qrel} ALTER COLUMN {qc} SET ({});\n",
             col.options
         ));
     }
@@ -1277,33 +1395,4 @@ fn acl_role(name: &str) -> String {
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
-}
-
-/// `ALTER DATABASE d SET name TO value;` from a `name=value` setting.
-fn alter_config(kind: &str, name: &str, in_db: Option<&str>, setting: &str) -> String {
-    let (key, value) = setting.split_once('=').unwrap_or((setting, ""));
-    let mut s = format!("ALTER {kind} {name} ");
-    if let Some(db) = in_db {
-        s.push_str(&format!("IN DATABASE {db} "));
-    }
-    let list_valued = matches!(
-        key.to_ascii_lowercase().as_str(),
-        "search_path"
-            | "session_preload_libraries"
-            | "shared_preload_libraries"
-            | "local_preload_libraries"
-            | "temp_tablespaces"
-            | "unix_socket_directories"
-    );
-    let value = if list_valued {
-        value
-            .split(", ")
-            .map(|v| quote_literal(v.trim_matches('"')))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        quote_literal(value)
-    };
-    s.push_str(&format!("SET {} TO {value};\n", quote_ident(key)));
-    s
 }

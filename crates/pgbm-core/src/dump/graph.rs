@@ -214,7 +214,8 @@ fn add_data(
         return data_obj;
     }
     for (i, rel) in catalog.relations.iter().enumerate() {
-        if !sel.tables.contains(&rel.oid) || sel.no_data.contains(&rel.oid) {
+        let dumped = sel.tables.contains(&rel.oid) || sel.config_tables.contains_key(&rel.oid);
+        if !dumped || sel.no_data.contains(&rel.oid) {
             continue;
         }
         let kind = match rel.kind {
@@ -325,10 +326,17 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::AccessMethod
             | ObjKind::Operator
             | ObjKind::OpClass
-            | ObjKind::OpFamily => {
+            | ObjKind::OpFamily
+            | ObjKind::Extension
+            | ObjKind::Fdw
+            | ObjKind::ForeignServer
+            | ObjKind::LargeObject => {
                 g.add_dep(pre, id);
             }
-            ObjKind::TableData | ObjKind::SequenceSet => {
+            ObjKind::TableData
+            | ObjKind::SequenceSet
+            | ObjKind::LargeObjectMeta
+            | ObjKind::LargeObjectData => {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
@@ -338,7 +346,12 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Policy
             | ObjKind::RefreshMatview
             | ObjKind::Trigger
-            | ObjKind::EventTrigger => g.add_dep(id, post),
+            | ObjKind::EventTrigger
+            | ObjKind::Publication
+            | ObjKind::PublicationRel
+            | ObjKind::PublicationSchema
+            | ObjKind::Subscription
+            | ObjKind::DefaultAcl => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

@@ -84,6 +84,25 @@ pub(crate) enum ObjKind {
     RefreshMatview,
     PreDataBoundary,
     PostDataBoundary,
+    Extension,
+    /// A foreign-data wrapper.
+    Fdw,
+    /// A foreign server (with its user mappings).
+    ForeignServer,
+    Publication,
+    /// A table in a publication.
+    PublicationRel,
+    /// A schema in a publication (15+).
+    PublicationSchema,
+    Subscription,
+    /// A large object's metadata on servers up to 16 (pre-data `BLOB` entries).
+    LargeObject,
+    /// A group of large objects' metadata on 17+ (data-section `BLOB METADATA`).
+    LargeObjectMeta,
+    /// The data of all (≤16) or of a group of (17+) large objects.
+    LargeObjectData,
+    /// A `pg_default_acl` entry.
+    DefaultAcl,
 }
 
 impl ObjKind {
@@ -121,6 +140,17 @@ impl ObjKind {
             ObjKind::Policy => 39,
             ObjKind::EventTrigger => 46,
             ObjKind::RefreshMatview => 47,
+            ObjKind::Extension => 5,
+            ObjKind::Fdw => 18,
+            ObjKind::ForeignServer => 19,
+            ObjKind::Publication => 40,
+            ObjKind::PublicationRel => 41,
+            ObjKind::PublicationSchema => 42,
+            ObjKind::Subscription => 43,
+            ObjKind::LargeObject => 24,
+            ObjKind::LargeObjectMeta => 28,
+            ObjKind::LargeObjectData => 29,
+            ObjKind::DefaultAcl => 45,
         }
     }
 }
