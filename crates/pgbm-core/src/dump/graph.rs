@@ -36,8 +36,14 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
             Payload::Table(i),
         ));
         table_obj.insert(i, id);
-        if rel.kind == b'v' {
-            g.views.insert(id);
+        match rel.kind {
+            b'v' => {
+                g.views.insert(id);
+            }
+            b'm' => {
+                g.matviews.insert(id);
+            }
+            _ => {}
         }
     }
     super::kinds::add_objects(&mut g, catalog, sel);

@@ -236,6 +236,9 @@ pub(crate) struct Graph {
     by_cat: HashMap<(u32, u32), ObjId>,
     /// The objects of views (not materialized views): loop repairs treat them apart.
     pub views: std::collections::HashSet<ObjId>,
+    /// The objects of materialized views: a loop through one and the pre-data boundary
+    /// postpones it to post-data.
+    pub matviews: std::collections::HashSet<ObjId>,
     /// A partition's index object -> the partitioned index object it is attached to.
     pub index_parents: HashMap<ObjId, ObjId>,
 }

@@ -205,17 +205,22 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
-    // A longer loop through a function and the pre-data boundary (a SQL-standard body
-    // that needs an index or constraint): drop the boundary's edge to the object after
-    // it in the loop; when that is the function, it moves to post-data.
-    if lp.len() > 2 && lp.iter().any(|&id| kind(id) == ObjKind::Func) {
+    // A longer loop through a materialized view or a function and the pre-data
+    // boundary (a matview grouping by a primary key, a SQL-standard body that needs an
+    // index or constraint): drop the boundary's edge to the object after it in the
+    // loop; when that is the matview or function, it moves to post-data. Matviews
+    // that read a postponed one come through here in turn (pg_dump's
+    // repairMatViewBoundaryMultiLoop and repairFunctionBoundaryMultiLoop).
+    let matviews = graph.matviews.clone();
+    let postponable = |id: ObjId| kind(id) == ObjKind::Func || matviews.contains(&id);
+    if lp.len() > 2 && lp.iter().any(|&id| postponable(id)) {
         if let Some(j) = lp
             .iter()
             .position(|&id| kind(id) == ObjKind::PreDataBoundary)
         {
             let next = lp[(j + 1) % lp.len()];
             graph.remove_dep(lp[j], next);
-            if kind(next) == ObjKind::Func {
+            if postponable(next) {
                 graph.objs[next].separate = true;
             }
             return Ok(());
