@@ -12,12 +12,14 @@
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
 //! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
 //! - [`database`]: `--create` with the database's own properties.
+//! - [`extension_config`]: extension configuration tables that reference each other.
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
 mod support;
 
 mod database;
+mod extension_config;
 mod globals;
 mod oracle;
 mod restore_errors;

@@ -66,6 +66,8 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
     add_matview_refresh_deps(&mut g, catalog, &rel_by_oid, &data_obj);
     if opts.data_only {
         add_data_fk_deps(&mut g, catalog, &rel_by_oid, &data_obj);
+    } else {
+        add_config_data_fk_deps(&mut g, catalog, sel, &rel_by_oid, &data_obj);
     }
     add_pg_depend(&mut g, catalog);
     add_boundaries(&mut g);
@@ -264,6 +266,34 @@ fn add_data_fk_deps(
     for (i, rel) in catalog.relations.iter().enumerate() {
         let Some(d) = &rel.details else { continue };
         for fk in &d.fks {
+            let Some(&ri) = rel_by_oid.get(&fk.ref_table) else {
+                continue;
+            };
+            if let (Some(&da), Some(&db)) = (data_obj.get(&i), data_obj.get(&ri)) {
+                g.add_dep(da, db);
+            }
+        }
+    }
+}
+
+/// Data of a table that references an extension's configuration table comes after
+/// the configuration table's data: CREATE EXTENSION made the foreign key, so it is
+/// in force while the rows load (pg_dump's `processExtensionTables`; user tables get
+/// their foreign keys after the data).
+fn add_config_data_fk_deps(
+    g: &mut Graph,
+    catalog: &Catalog,
+    sel: &Selection,
+    rel_by_oid: &HashMap<u32, usize>,
+    data_obj: &HashMap<usize, ObjId>,
+) {
+    for (i, rel) in catalog.relations.iter().enumerate() {
+        let Some(d) = &rel.details else { continue };
+        for fk in d
+            .fks
+            .iter()
+            .filter(|fk| sel.config_tables.contains_key(&fk.ref_table))
+        {
             let Some(&ri) = rel_by_oid.get(&fk.ref_table) else {
                 continue;
             };
