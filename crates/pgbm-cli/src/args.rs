@@ -102,6 +102,15 @@ pub struct DumpArgs {
     /// Wait for a snapshot that cannot be disturbed by serialization failures
     #[arg(long)]
     pub serializable_deferrable: bool,
+    /// Dump the cluster's global objects only (roles, memberships, settings,
+    /// tablespaces), as `pg_dumpall --globals-only`; connects to `postgres` when no
+    /// database is given
+    #[arg(short = 'g', long)]
+    pub globals_only: bool,
+    /// With --globals-only: read roles from pg_roles (no superuser needed, as on
+    /// managed services) and dump no passwords
+    #[arg(long)]
+    pub no_role_passwords: bool,
     /// Print help
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,

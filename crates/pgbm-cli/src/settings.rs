@@ -77,8 +77,15 @@ pub fn dump_settings(args: &DumpArgs) -> Result<DumpSettings> {
     options.if_exists = args.if_exists;
     options.create = args.create;
     options.serializable_deferrable = args.serializable_deferrable;
+    options.globals_only = args.globals_only;
+    options.no_role_passwords = args.no_role_passwords;
+    let mut conn = conn_options(&args.conn, dbname)?;
+    if args.globals_only && dbname.is_none() && std::env::var_os("PGDATABASE").is_none() {
+        // pg_dumpall's default: globals are the same from every database.
+        conn.set_dbname("postgres");
+    }
     Ok(DumpSettings {
-        conn: conn_options(&args.conn, dbname)?,
+        conn,
         options,
         output: match &args.file {
             Some(path) if path.as_os_str() != "-" => Output::File(path.clone()),
@@ -124,6 +131,11 @@ fn check_dump_flags(args: &DumpArgs) -> Result<()> {
     if args.if_exists && !args.clean {
         return Err(Error::usage(
             "option --if-exists requires option -c/--clean",
+        ));
+    }
+    if args.no_role_passwords && !args.globals_only {
+        return Err(Error::usage(
+            "option --no-role-passwords requires option -g/--globals-only",
         ));
     }
     Ok(())
@@ -244,6 +256,8 @@ mod tests {
         assert!(usage_message(dump(&["-c", "-a"])).contains("-c/--clean and -a/--data-only"));
         assert!(usage_message(dump(&["--if-exists"])).contains("requires option -c/--clean"));
         assert!(dump(&["-c", "--if-exists", "-s"]).is_ok());
+        assert!(usage_message(dump(&["--no-role-passwords"]))
+            .contains("requires option -g/--globals-only"));
     }
 
     #[test]
@@ -277,6 +291,14 @@ mod tests {
         assert!(o.no_owner && o.no_privileges && o.no_comments && o.create);
         assert!(o.serializable_deferrable);
         assert!(!o.schema_only && !o.data_only && !o.clean && !o.if_exists);
+    }
+
+    #[test]
+    fn globals_flags_reach_the_options() {
+        let s = dump(&["-g", "--no-role-passwords", "-d", "postgres"]).unwrap();
+        assert!(s.options.globals_only && s.options.no_role_passwords);
+        let s = dump(&["--globals-only", "other"]).unwrap();
+        assert_eq!(s.conn.dbname(), "other");
     }
 
     #[test]

@@ -524,3 +524,38 @@ fn interrupted_dump_removes_its_temporary_file() {
     );
     assert_eq!(dir_entries(dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn globals_only_dumps_roles_from_the_postgres_database() {
+    let cluster = PgCluster::shared();
+    let port = cluster.port().to_string();
+    let host = cluster.socket_dir().display().to_string();
+    let conn = ["-h", host.as_str(), "-p", port.as_str(), "-U", "postgres"];
+    let out = pgbm()
+        .env_remove("PGDATABASE")
+        .args(["dump", "--globals-only"])
+        .args(conn)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("-- PostgreSQL database cluster dump"),
+        "{text}"
+    );
+    assert!(text.contains("CREATE ROLE postgres;"), "{text}");
+    let out = pgbm()
+        .env_remove("PGDATABASE")
+        .args(["dump", "-g", "--no-role-passwords"])
+        .args(conn)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains("CREATE ROLE postgres;"), "{text}");
+    assert!(!text.contains("PASSWORD '"), "{text}");
+    let a = pgbm()
+        .args(["dump", "-g", "-n", "x"])
+        .args(conn)
+        .assert()
+        .code(2);
+    assert!(stderr(&a).contains("--globals-only"), "{}", stderr(&a));
+}
