@@ -103,11 +103,11 @@ fn pg_config_bindir() -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Makes `root/rel` with the given (empty) binaries in it.
-    fn fake_bindir(root: &Path, rel: &str, bins: &[&str]) -> PathBuf {
+    pub(crate) fn fake_bindir(root: &Path, rel: &str, bins: &[&str]) -> PathBuf {
         let dir = root.join(rel);
         std::fs::create_dir_all(&dir).unwrap();
         for bin in bins {

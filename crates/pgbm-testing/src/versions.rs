@@ -248,17 +248,8 @@ pub fn newest_pg_dump() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindir::tests::fake_bindir;
     use crate::bindir::SERVER_BINARIES;
-
-    /// Makes `root/rel` with the given (empty) programs in it.
-    fn fake_bindir(root: &Path, rel: &str, bins: &[&str]) -> PathBuf {
-        let dir = root.join(rel);
-        std::fs::create_dir_all(&dir).unwrap();
-        for bin in bins {
-            std::fs::write(dir.join(bin), "").unwrap();
-        }
-        dir
-    }
 
     const FULL: [&str; 5] = ["initdb", "pg_ctl", "postgres", "pg_dump", "psql"];
     const CLIENT: [&str; 2] = ["pg_dump", "psql"];
