@@ -410,6 +410,8 @@ async fn password_file_is_used_only_when_private() {
     set_mode(&passfile, 0o644);
     let err = connect_err(&opts, ErrorKind::Auth, &[&login.password]).await;
     assert_contains(&err.to_string(), "password required");
+    // ... and the error says why the file was ignored.
+    assert_contains(&err.to_string(), "has group or world access");
 
     // A wrong password from the file: the message says where it came from.
     let wrong = format!("{}-wrong", login.password);
@@ -540,8 +542,8 @@ async fn tls_require_prefer_allow_disable() {
     for (mode, tls) in [
         (SslMode::Require, true),
         (SslMode::Prefer, true),
-        // pgbm treats allow like prefer (libpq would try plain first).
-        (SslMode::Allow, true),
+        // allow tries without TLS first, which this server accepts.
+        (SslMode::Allow, false),
         (SslMode::Disable, false),
     ] {
         let client = connect_ok(&tls_opts(&db, "127.0.0.1", mode, None)).await;
@@ -553,6 +555,37 @@ async fn tls_require_prefer_allow_disable() {
     // require with a root certificate checks the chain, which is fine here.
     let opts = tls_opts(&db, "127.0.0.1", SslMode::Require, Some(ca_path(cluster)));
     assert!(uses_tls(&connect_ok(&opts).await).await);
+}
+
+/// A role pg_hba turns away without TLS: `allow` falls back to TLS after the
+/// rejection, `disable` fails with the server's message, `prefer` uses TLS at once.
+#[tokio::test]
+async fn tls_allow_falls_back_to_tls_when_plain_is_rejected() {
+    let cluster = tls_cluster();
+    let db = cluster.fresh_db("conn_tls_allow");
+    let role = cluster.create_password_role("tls_only", PasswordAuth::Scram);
+    cluster.db("postgres").execute_sql_blocking(&format!(
+        "GRANT {} TO {}",
+        pgbm_testing::TLS_ONLY_GROUP,
+        role.name()
+    ));
+    let login = |mode: SslMode| {
+        let mut opts = tls_opts(&db, "127.0.0.1", mode, None);
+        opts.set_user(role.name());
+        opts.set_password(role.password());
+        opts
+    };
+    for mode in [SslMode::Allow, SslMode::Prefer] {
+        let client = connect_ok(&login(mode)).await;
+        assert!(uses_tls(&client).await, "sslmode={mode}");
+    }
+    let err = connect_err(
+        &login(SslMode::Disable),
+        ErrorKind::Auth,
+        &[role.password()],
+    )
+    .await;
+    assert_contains(&err.to_string(), "pg_hba.conf");
 }
 
 #[tokio::test]

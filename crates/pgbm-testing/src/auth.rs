@@ -3,13 +3,15 @@
 //! Every cluster's `pg_hba.conf` is:
 //!
 //! ```text
-//! local  all  all               trust           # Unix socket: anyone, no password
-//! host   all  postgres          127.0.0.1/32  trust
+//! local      all  all                 trust           # Unix socket: anyone, no password
+//! hostnossl  all  +pgbm_tls_only_users 127.0.0.1/32  reject  # these must use TLS
+//! host       all  postgres            127.0.0.1/32  trust
 //! host   all  +pgbm_md5_users   127.0.0.1/32  md5
 //! host   all  all               127.0.0.1/32  scram-sha-256
 //! ```
 //!
-//! So `postgres` needs no password anywhere, and any other role connecting over TCP must
+//! So `postgres` needs no password anywhere, members of `pgbm_tls_only_users` are turned
+//! away over TCP without TLS (on a cluster started with TLS they log in over TLS), and any other role connecting over TCP must
 //! give its password: with md5 if it is a member of `pgbm_md5_users`, else with SCRAM.
 //! [`crate::PgCluster::create_password_role`] makes such roles. Group membership rather
 //! than fixed role names keeps roles unique per test on the shared cluster.
@@ -19,11 +21,16 @@ use std::fmt;
 /// The group role whose members authenticate with md5 over TCP.
 pub(crate) const MD5_GROUP: &str = "pgbm_md5_users";
 
+/// The group role whose members pg_hba rejects over TCP without TLS: grant it to a
+/// role to test clients that must fall back to TLS (`sslmode=allow`).
+pub const TLS_ONLY_GROUP: &str = "pgbm_tls_only_users";
+
 /// The `pg_hba.conf` every test cluster gets.
 pub(crate) fn hba_conf() -> String {
     format!(
         "# Written by pgbm-testing: see crates/pgbm-testing/src/auth.rs\n\
          local all all trust\n\
+         hostnossl all +{TLS_ONLY_GROUP} 127.0.0.1/32 reject\n\
          host all postgres 127.0.0.1/32 trust\n\
          host all +{MD5_GROUP} 127.0.0.1/32 md5\n\
          host all all 127.0.0.1/32 scram-sha-256\n"
@@ -32,7 +39,7 @@ pub(crate) fn hba_conf() -> String {
 
 /// SQL run once when a cluster starts, to set up the roles the rules above name.
 pub(crate) fn bootstrap_sql() -> String {
-    format!("CREATE ROLE {MD5_GROUP} NOLOGIN")
+    format!("CREATE ROLE {MD5_GROUP} NOLOGIN; CREATE ROLE {TLS_ONLY_GROUP} NOLOGIN")
 }
 
 /// How a role made by [`crate::PgCluster::create_password_role`] must authenticate over TCP.

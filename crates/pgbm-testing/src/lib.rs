@@ -47,7 +47,7 @@ mod tls;
 mod versions;
 mod watchdog;
 
-pub use auth::{PasswordAuth, PasswordRole};
+pub use auth::{PasswordAuth, PasswordRole, TLS_ONLY_GROUP};
 pub use bindir::{find_bindir, BINDIR_ENV};
 pub use cluster::{ClusterOptions, PgCluster};
 pub use db::TestDb;

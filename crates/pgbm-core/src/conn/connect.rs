@@ -33,6 +33,30 @@ pub(super) async fn connect(opts: &ConnOptions, defaults: &Defaults) -> Result<C
     }
 
     let connector = tls::connector(&target.tls)?;
+    if target.tls.mode == SslMode::Allow {
+        // libpq's `allow`: plain first, TLS only when the server rejects that.
+        config.ssl_mode(PgSslMode::Disable);
+        let failure = match attempt(&config, NoTls, target.connect_timeout).await {
+            Ok(client) => return Ok(client),
+            Err(failure) => failure,
+        };
+        if !is_rejection(&failure) {
+            return Err(classify(failure, &target, &source, false));
+        }
+        tracing::debug!(
+            "connection to {} without TLS was rejected ({}); retrying with TLS",
+            target.server_label(),
+            failure.cause()
+        );
+        config.ssl_mode(PgSslMode::Require);
+        return match attempt(&config, connector.clone(), target.connect_timeout).await {
+            Ok(client) => Ok(client),
+            Err(f) => {
+                let tls_failed = connector.last_handshake() == Handshake::Failed;
+                Err(classify(f, &target, &source, tls_failed))
+            }
+        };
+    }
     let prefer = target.tls.mode == SslMode::Prefer;
     config.ssl_mode(if prefer {
         PgSslMode::Prefer
@@ -70,13 +94,20 @@ pub(super) async fn connect(opts: &ConnOptions, defaults: &Defaults) -> Result<C
 fn should_retry_without_tls(failure: &Failure, handshake: Handshake) -> bool {
     match handshake {
         Handshake::Failed => true,
-        Handshake::Succeeded => matches!(
-            failure,
-            Failure::Postgres(err)
-                if err.as_db_error().is_some_and(|db| db.code().code().starts_with("28"))
-        ),
+        Handshake::Succeeded => is_rejection(failure),
         Handshake::NotTried => false,
     }
+}
+
+/// Whether the server turned the client away during authentication (SQLSTATE class
+/// 28: a `hostssl`/`hostnossl` line, a wrong password), as opposed to an unreachable
+/// server.
+fn is_rejection(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Postgres(err)
+            if err.as_db_error().is_some_and(|db| db.code().code().starts_with("28"))
+    )
 }
 
 /// The password given, else the password file's, as libpq looks them up.
@@ -219,11 +250,14 @@ fn classify(failure: Failure, target: &Target, source: &PasswordSource, tls_fail
     }
     let cause = pg_cause(&err);
     if cause == "password missing" {
+        let why = match target.passfile.as_deref().and_then(pgpass::unusable) {
+            Some(reason) => format!("none was given, and the {reason}, so it was ignored"),
+            None => "none was given and none was found in the password file".to_string(),
+        };
         return Error::new(
             ErrorKind::Auth,
             format!(
-                "connection to {label} failed: password required for user \"{}\" \
-                 (none was given and none was found in the password file)",
+                "connection to {label} failed: password required for user \"{}\" ({why})",
                 target.user
             ),
         )

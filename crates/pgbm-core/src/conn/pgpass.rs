@@ -22,24 +22,31 @@ pub(crate) struct Query<'a> {
 /// A missing file is not an error (most users have none); an unsafe or unreadable one
 /// is skipped with a warning, as libpq does.
 pub(crate) fn lookup_file(path: &Path, query: &Query<'_>) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        tracing::warn!("password file \"{}\" is not a plain file", path.display());
+    if let Some(reason) = unusable(path) {
+        tracing::warn!("{reason}");
         return None;
+    }
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|contents| lookup(&contents, query))
+}
+
+/// Why libpq would skip the password file at `path` although it exists: not a plain
+/// file, group or world access, or unreadable. `None` when it is usable or missing.
+pub(crate) fn unusable(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let shown = path.display();
+    if !meta.is_file() {
+        return Some(format!("password file \"{shown}\" is not a plain file"));
     }
     if has_group_or_world_access(&meta) {
-        tracing::warn!(
-            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
-            path.display()
-        );
-        return None;
+        return Some(format!(
+            "password file \"{shown}\" has group or world access; permissions should be u=rw (0600) or less"
+        ));
     }
-    match std::fs::read_to_string(path) {
-        Ok(contents) => lookup(&contents, query),
-        Err(err) => {
-            tracing::warn!("could not read password file \"{}\": {err}", path.display());
-            None
-        }
+    match std::fs::File::open(path) {
+        Ok(_) => None,
+        Err(err) => Some(format!("could not read password file \"{shown}\": {err}")),
     }
 }
 

@@ -126,7 +126,7 @@ pub(crate) enum Verify {
 /// What TLS does for one connection, decided before connecting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TlsPolicy {
-    /// The effective mode; never `Allow` (mapped to `Prefer`).
+    /// The effective mode.
     pub mode: SslMode,
     /// Trusted roots, if certificates are checked.
     pub roots: Option<Roots>,
@@ -148,10 +148,7 @@ impl TlsPolicy {
         if rootcert == Some(SYSTEM_ROOTS) {
             return Self::system_roots(mode);
         }
-        let mode = match mode.unwrap_or_default() {
-            SslMode::Allow => SslMode::Prefer,
-            m => m,
-        };
+        let mode = mode.unwrap_or_default();
         if mode == SslMode::Disable {
             return Ok(Self::disabled());
         }
@@ -511,6 +508,14 @@ fn explain_certificate_error(err: &rustls::CertificateError, host: &str) -> Stri
             "server certificate is not valid yet".to_string()
         }
         E::Revoked => "server certificate has been revoked".to_string(),
+        // A root or chain whose signature does not verify the server's certificate:
+        // usually a root file from another CA with the same name.
+        E::BadSignature | E::UnsupportedSignatureAlgorithmContext { .. } => {
+            "server certificate's signature does not verify against the trusted root \
+             certificates (is sslrootcert the right CA?)"
+                .to_string()
+        }
+        E::BadEncoding => "server certificate is malformed".to_string(),
         other => format!("invalid server certificate: {other}"),
     }
 }
@@ -567,7 +572,7 @@ mod tests {
         );
         assert_eq!(
             decide(Some(SslMode::Allow), None, &[]).expect("ok"),
-            policy(SslMode::Prefer, None, Verify::Nothing)
+            policy(SslMode::Allow, None, Verify::Nothing)
         );
     }
 
@@ -866,6 +871,10 @@ mod tests {
         assert_eq!(
             explain_handshake_error(&wrap(rustls::CertificateError::UnknownIssuer), "h"),
             "server certificate is not signed by a trusted root certificate"
+        );
+        assert!(
+            explain_handshake_error(&wrap(rustls::CertificateError::BadSignature), "h")
+                .starts_with("server certificate's signature does not verify")
         );
         let other = std::io::Error::other("connection reset");
         assert_eq!(explain_handshake_error(&other, "h"), "connection reset");
