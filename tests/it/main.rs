@@ -9,11 +9,13 @@
 //! - [`oracle`]: pgbm's dump is line for line the cluster's own `pg_dump` output, in every
 //!   output mode (header versions and `\restrict` keys aside).
 //! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
+//! - [`backup`]: backups through a repository: round trips, `cat`, verify, damage, keys.
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
 
 #[macro_use]
 mod support;
 
+mod backup;
 mod oracle;
 mod restore_errors;
 mod restore_pgdump;

@@ -43,6 +43,8 @@ pub enum ErrorKind {
     /// An archive failed a checksum or authentication check, is truncated, or is not a
     /// pgbm archive of a format version this build reads.
     Corrupt,
+    /// The object asked for (a backup, a file in a repository) does not exist.
+    NotFound,
 }
 
 impl ErrorKind {
@@ -60,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => 9,
             ErrorKind::WrongKey => 10,
             ErrorKind::Corrupt => 11,
+            ErrorKind::NotFound => 12,
         }
     }
 }
@@ -248,6 +251,7 @@ mod tests {
             ErrorKind::Internal,
             ErrorKind::WrongKey,
             ErrorKind::Corrupt,
+            ErrorKind::NotFound,
         ];
         let mut codes: Vec<i32> = kinds.iter().map(|k| k.exit_code()).collect();
         codes.sort_unstable();
