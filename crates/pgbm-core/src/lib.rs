@@ -17,6 +17,7 @@ pub mod error;
 pub mod restore;
 pub mod script;
 pub mod sql;
+pub mod storage;
 
 pub use backup::{backup, Backup, BackupOptions, Repository};
 pub use conn::ConnOptions;

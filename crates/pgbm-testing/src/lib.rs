@@ -38,6 +38,7 @@ mod db;
 mod names;
 mod port;
 mod privilege;
+pub mod s3;
 mod tls;
 mod watchdog;
 
