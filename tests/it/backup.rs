@@ -2,7 +2,8 @@
 //! through backup and restore, encrypted or not, with one job or several; the script of
 //! a backup is the plain dump; verify tells good archives from damaged ones; wrong keys
 //! and missing backups fail as such; a selective restore restores one table; an
-//! interrupted backup leaves nothing in the repository.
+//! interrupted backup leaves nothing in the repository. Local directories and S3
+//! (the shared moto server of `pgbm_testing::s3`) both.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use std::time::Duration;
 
 use pgbm_core::backup::{BackupStatus, Progress};
 use pgbm_core::crypto::{KdfParams, KeyFileKey, KeySource, Passphrase, PassphraseKey};
+use pgbm_core::storage::OpenOptions;
 use pgbm_core::{Backup, BackupOptions, DumpOptions, ErrorKind, Repository, RestoreOptions};
+use pgbm_testing::s3::MotoServer;
 use pgbm_testing::{PgCluster, TestDb};
 
 use crate::support::dumptext::normalize;
@@ -240,6 +243,9 @@ fn archive_path(dir: &Path) -> std::path::PathBuf {
     archives.into_iter().next().unwrap()
 }
 
+/// A way of damaging an archive's bytes.
+type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+
 /// Opens and verifies the archive at `path`: the first error, if any.
 async fn open_and_verify(path: &Path, keys: &KeySource) -> pgbm_core::Result<()> {
     let backup = Backup::open_file(path, keys).await?;
@@ -257,7 +263,7 @@ async fn verify_fails_on_damaged_archives() {
         let good = std::fs::read(&path).unwrap();
         open_and_verify(&path, &keys(enc)).await.unwrap();
         let len = good.len();
-        let damaged: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 6] = [
+        let damaged: [(&str, Damage); 6] = [
             ("header byte", Box::new(|b| b[20] ^= 1)),
             ("key slot or checksum byte", Box::new(|b| b[60] ^= 0x80)),
             ("frame byte", Box::new(|b| b[200] ^= 1)),
@@ -376,48 +382,130 @@ fn files_in(dir: &Path) -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn a_backup_that_fails_midway_leaves_nothing_in_the_repository() {
-    let db = PgCluster::shared().fresh_db("bk_fail");
-    db.execute_sql(
+/// A database with one table of about 130 MB of COPY text that compresses only about
+/// twofold (hex digests): a backup of it is still uploading when a test interferes.
+async fn big_db(prefix: &str) -> TestDb {
+    let payload: Vec<String> = (0..20).map(|i| format!("md5(g::text || '{i}')")).collect();
+    let db = PgCluster::shared().fresh_db(prefix);
+    db.execute_sql(&format!(
         "CREATE TABLE big (id int, payload text);
-         INSERT INTO big SELECT g, repeat(md5(g::text), 20) FROM generate_series(1, 200000) g;",
-    )
+         INSERT INTO big SELECT g, {} FROM generate_series(1, 200000) g;",
+        payload.join(" || ")
+    ))
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let repo = repo_at(dir.path()).await;
+    db
+}
+
+/// Runs a backup of `db` into `repo` and, once the archive is being uploaded (and
+/// `upload_started` agrees), ends the dump's server sessions under it. Returns the
+/// backup's error.
+async fn backup_killed_midway(
+    db: &TestDb,
+    repo: &Repository,
+    upload_started: impl Fn() -> bool,
+) -> pgbm_core::Error {
     let progress = Arc::new(Progress::new());
     let conn = db.conn_options();
     let opts = BackupOptions::default();
-    let run = pgbm_core::backup(&conn, &repo, &opts, Arc::clone(&progress));
-    let killer = async {
-        // Once data flows, end the dump's server session under it.
-        while progress.snapshot().rows == 0 {
+    let run = pgbm_core::backup(&conn, repo, &opts, Arc::clone(&progress));
+    tokio::pin!(run);
+    // Past the writer's first buffer (8 MiB), the upload is under way.
+    let streaming = async {
+        while progress.snapshot().stored_bytes < 12 * 1024 * 1024 {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        assert!(
-            files_in(dir.path()).iter().any(|f| f.contains(".tmp-")),
-            "the archive is written while the dump runs"
-        );
-        PgCluster::shared()
-            .db("postgres")
-            .client()
-            .await
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
-                &[&db.name()],
-            )
-            .await
-            .unwrap();
     };
-    let (result, ()) =
-        within_limit("interrupted backup", async { tokio::join!(run, killer) }).await;
+    tokio::select! {
+        result = &mut run => panic!("the backup ended before it could be interrupted: {result:?}"),
+        () = streaming => {}
+    }
+    assert!(
+        upload_started(),
+        "the archive is uploaded while the dump runs"
+    );
+    PgCluster::shared()
+        .db("postgres")
+        .client()
+        .await
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db.name()],
+        )
+        .await
+        .unwrap();
+    let result = within_limit("interrupted backup", run).await;
     let err = result.expect_err("the backup should fail when its session is killed");
     assert!(
         matches!(err.kind(), ErrorKind::Connect | ErrorKind::Server),
         "{err:?}"
     );
+    err
+}
+
+#[tokio::test]
+async fn a_backup_that_fails_midway_leaves_nothing_in_the_repository() {
+    let db = big_db("bk_fail").await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo_at(dir.path()).await;
+    backup_killed_midway(&db, &repo, || {
+        files_in(dir.path())
+            .iter()
+            .any(|f| f.contains(".pgbm-tmp."))
+    })
+    .await;
     assert_eq!(files_in(dir.path()), Vec::<String>::new(), "left behind");
     assert!(repo.list(&KeySource::new()).await.unwrap().is_empty());
+}
+
+/// A repository in a new bucket of the shared moto server, under a prefix.
+async fn s3_repo(hint: &str) -> (String, Repository) {
+    let moto = MotoServer::shared();
+    let bucket = moto.create_bucket(hint);
+    let mut options = OpenOptions::default();
+    options.s3 = moto.s3_options();
+    let repo = Repository::open_with(&format!("s3://{bucket}/team/prod"), &options)
+        .await
+        .unwrap();
+    (bucket, repo)
+}
+
+#[tokio::test]
+async fn s3_backups_round_trip_and_list() {
+    let source = Source::get("constraints").await;
+    let (bucket, repo) = s3_repo("bk_rt").await;
+    for enc in [Encryption::None, Encryption::Passphrase] {
+        let id = take_backup(source.db(), &repo, &options(enc, 2).await).await;
+        let db = restore_fresh(&repo, &id, &keys(enc), jobs(2), "bk_s3").await;
+        assert_same_database(source, &db, &format!("S3 backup, {enc:?}"));
+    }
+    let listed = repo.list(&KeySource::new()).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let mut keys_seen = MotoServer::shared().object_keys(&bucket);
+    keys_seen.sort();
+    let want: Vec<String> = listed
+        .iter()
+        .flat_map(|e| {
+            [
+                format!("team/prod/backups/{}.json", e.id),
+                format!("team/prod/backups/{}.pgbm", e.id),
+            ]
+        })
+        .collect();
+    assert_eq!(keys_seen, want);
+}
+
+#[tokio::test]
+async fn an_s3_backup_that_fails_midway_leaves_no_object_and_no_upload() {
+    let db = big_db("bk_s3fail").await;
+    let (bucket, repo) = s3_repo("bk_fail").await;
+    let moto = MotoServer::shared();
+    backup_killed_midway(&db, &repo, || !moto.multipart_uploads(&bucket).is_empty()).await;
+    // The abort of a dropped upload finishes in the background.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !moto.multipart_uploads(&bucket).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(moto.multipart_uploads(&bucket), Vec::<String>::new());
+    assert_eq!(moto.object_keys(&bucket), Vec::<String>::new());
 }

@@ -23,9 +23,11 @@
 //!
 //! # Atomicity
 //!
-//! The archive streams into the repository while the dump runs and appears under its
-//! name only when complete (local directory: temporary file, fsync, rename, fsync of
-//! the directory). A failed, cancelled or interrupted backup leaves nothing visible.
+//! The archive streams into the repository ([`crate::storage::StorageWriter`]) while
+//! the dump runs and appears under its name only when complete (a local directory:
+//! temporary file, fsync, rename, fsync of the directory; S3: the multipart upload
+//! completes). A failed, cancelled or interrupted backup leaves nothing visible: the
+//! temporary file is removed, the multipart upload aborted.
 
 mod entry;
 mod id;
@@ -34,7 +36,6 @@ mod open;
 mod progress;
 mod repo;
 mod run;
-mod store;
 mod target;
 
 pub use entry::{BackupEntry, BackupStatus};

@@ -20,24 +20,29 @@ use crate::archive::{ArchiveInfo, ArchiveReader, LocalFile, RangeRead, StreamRea
 use crate::conn::ConnOptions;
 use crate::crypto::KeySource;
 use crate::restore::{restore_segmented, RestoreOptions, RestoreSummary, SegmentSource};
+use crate::storage::ObjectReader;
 use crate::{Error, ErrorKind, Result};
 
 /// Where an opened backup's bytes come from.
 #[derive(Debug, Clone)]
 pub(crate) enum BackupSource {
-    /// A local file (a local repository, or a `.pgbm` file given by path).
+    /// An object in a repository.
+    Object(ObjectReader),
+    /// A `.pgbm` file given by path.
     File(LocalFile),
 }
 
 impl RangeRead for BackupSource {
     async fn size(&self) -> Result<u64> {
         match self {
+            BackupSource::Object(o) => o.size().await,
             BackupSource::File(f) => f.size().await,
         }
     }
 
     async fn read_range(&self, offset: u64, len: usize) -> Result<Bytes> {
         match self {
+            BackupSource::Object(o) => o.read_range(offset, len).await,
             BackupSource::File(f) => f.read_range(offset, len).await,
         }
     }
@@ -83,8 +88,8 @@ pub struct RestoreCheck {
 impl Backup {
     /// Opens an archive: checks header and trailer, opens a key slot with `keys`,
     /// authenticates the footer and reads the manifest.
-    pub(crate) async fn open(src: LocalFile, keys: &KeySource) -> Result<Backup> {
-        let reader = ArchiveReader::open(BackupSource::File(src), keys).await?;
+    pub(crate) async fn open(src: BackupSource, keys: &KeySource) -> Result<Backup> {
+        let reader = ArchiveReader::open(src, keys).await?;
         let manifest = Manifest::from_archive(reader.manifest(), reader.segments())?;
         Ok(Backup {
             reader,
@@ -110,7 +115,7 @@ impl Backup {
             Err(e) => return Err(Error::io(format_args!("opening {}", path.display()), e)),
             Ok(_) => {}
         }
-        Backup::open(LocalFile::open(path).await?, keys).await
+        Backup::open(BackupSource::File(LocalFile::open(path).await?), keys).await
     }
 
     /// The backup's id.

@@ -1,21 +1,24 @@
 //! A repository: where backups live, how they are named, found and listed.
 //!
-//! Layout (see `docs/REPOSITORY.md`):
+//! Layout (see `docs/REPOSITORY.md`), under the location's directory or key prefix:
 //!
 //! ```text
-//! <repository>/backups/<id>.pgbm   the archive (format: docs/FORMAT.md)
-//! <repository>/backups/<id>.json   its listing data (a cache; see BackupEntry)
+//! backups/<id>.pgbm   the archive (format: docs/FORMAT.md)
+//! backups/<id>.json   its listing data (a cache; see BackupEntry)
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::entry::{BackupEntry, BackupStatus};
 use super::id::BackupId;
-use super::open::Backup;
-use super::store::{ObjectWriter, Store};
+use super::open::{Backup, BackupSource};
 use crate::crypto::KeySource;
+use crate::storage::{
+    self, Location, ObjectMeta, ObjectReader, OpenOptions, Storage, StorageExt, StorageWriter,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// The directory (key prefix) of the backups in a repository.
@@ -28,7 +31,7 @@ const SIDECAR_SUFFIX: &str = ".json";
 /// A backup repository.
 #[derive(Debug, Clone)]
 pub struct Repository {
-    store: Store,
+    store: Arc<dyn Storage>,
     location: String,
 }
 
@@ -39,36 +42,43 @@ impl fmt::Display for Repository {
 }
 
 impl Repository {
-    /// The repository at `location`: a directory path or a `file://` URL.
-    ///
-    /// Opening reads nothing; a directory that does not exist yet is created by the
-    /// first backup.
+    /// The repository at `location`: a directory path, a `file://` URL or an
+    /// `s3://bucket/prefix` URL (S3 settings from the AWS environment: `AWS_*`
+    /// variables, profiles, `AWS_ENDPOINT_URL` for S3-compatible stores).
     ///
     /// # Errors
-    /// [`ErrorKind::Usage`] for an empty or unsupported location.
+    /// [`ErrorKind::Usage`] for a malformed location; storage errors when the
+    /// directory cannot be created or the S3 client cannot be configured.
     pub async fn open(location: &str) -> Result<Repository> {
-        let path = if let Some(rest) = location.strip_prefix("file://") {
-            let path = rest.strip_prefix("localhost").unwrap_or(rest);
-            if !path.starts_with('/') {
-                return Err(Error::usage(format!(
-                    "bad repository {location:?}: file URLs name an absolute path (file:///path/to/repo)"
-                )));
-            }
-            path.to_string()
-        } else if let Some((scheme, _)) = location.split_once("://") {
-            return Err(Error::usage(format!(
-                "unsupported repository scheme {scheme}:// (use a directory or file://)"
-            )));
-        } else {
-            location.to_string()
-        };
-        if path.is_empty() {
-            return Err(Error::usage("the repository location is empty"));
-        }
+        Self::open_with(location, &OpenOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with explicit storage options (S3 endpoint, credentials,
+    /// part size, retries).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub async fn open_with(location: &str, options: &OpenOptions) -> Result<Repository> {
+        let parsed = Location::parse(location)?;
+        let opened = storage::open(&parsed, options).await?;
         Ok(Repository {
-            store: Store::local(path),
-            location: location.to_string(),
+            store: Arc::from(opened.scoped()?),
+            location: parsed.to_string(),
         })
+    }
+
+    /// A repository in `store` (already scoped to the repository's prefix), called
+    /// `name` in messages.
+    pub fn with_storage(store: Arc<dyn Storage>, name: impl Into<String>) -> Repository {
+        Repository {
+            store,
+            location: name.into(),
+        }
+    }
+
+    /// The objects of the backups directory.
+    async fn objects(&self) -> Result<Vec<ObjectMeta>> {
+        Ok(self.store.list(&format!("{BACKUPS}/")).await?)
     }
 
     /// Every backup's id and archive size, oldest first.
@@ -76,11 +86,11 @@ impl Repository {
     /// # Errors
     /// Storage errors.
     pub async fn backup_ids(&self) -> Result<Vec<(BackupId, u64)>> {
-        let objects = self.store.list(BACKUPS).await?;
+        let objects = self.objects().await?;
         Ok(objects
             .into_iter()
             .filter_map(|o| {
-                let name = o.key.strip_prefix(BACKUPS)?.strip_prefix('/')?;
+                let name = o.path.strip_prefix(BACKUPS)?.strip_prefix('/')?;
                 let id = BackupId::parse(name.strip_suffix(ARCHIVE_SUFFIX)?)?;
                 Some((id, o.size))
             })
@@ -109,10 +119,10 @@ impl Repository {
     /// # Errors
     /// Storage errors.
     pub async fn list(&self, keys: &KeySource) -> Result<Vec<BackupEntry>> {
-        let objects = self.store.list(BACKUPS).await?;
+        let objects = self.objects().await?;
         let has_sidecar = |id: &BackupId| {
             let key = sidecar_key(id);
-            objects.iter().any(|o| o.key == key)
+            objects.iter().any(|o| o.path == key)
         };
         let mut out = Vec::new();
         for (id, size) in self.backup_ids().await? {
@@ -183,22 +193,25 @@ impl Repository {
     }
 
     async fn open_id(&self, id: &BackupId, keys: &KeySource) -> Result<Backup> {
-        let src = self.store.reader(&archive_key(id)).await.map_err(|e| {
-            if e.kind() == ErrorKind::NotFound {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("backup {id} not found in {}", self.location),
-                )
-            } else {
-                e
-            }
-        })?;
-        Backup::open(src, keys).await
+        let src = ObjectReader::new(Arc::clone(&self.store), archive_key(id));
+        Backup::open(BackupSource::Object(src), keys)
+            .await
+            .map_err(|e| {
+                if e.kind() == ErrorKind::NotFound {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("backup {id} not found in {}", self.location),
+                    )
+                } else {
+                    e
+                }
+            })
     }
 
-    /// A writer of `id`'s archive; nothing is visible until it is committed.
-    pub(crate) async fn create_archive(&self, id: &BackupId) -> Result<ObjectWriter> {
-        self.store.writer(&archive_key(id)).await
+    /// A writer of `id`'s archive. Nothing is visible until it is shut down (which
+    /// the archive writer's `finish` does); dropped before that, it leaves nothing.
+    pub(crate) fn create_archive(&self, id: &BackupId) -> StorageWriter {
+        StorageWriter::new(Arc::clone(&self.store), archive_key(id))
     }
 
     /// Writes `entry`'s sidecar.
@@ -207,7 +220,8 @@ impl Repository {
             .ok_or_else(|| Error::internal(format!("bad backup id {:?}", entry.id)))?;
         self.store
             .put(&sidecar_key(&id), Bytes::from(entry.to_sidecar()))
-            .await
+            .await?;
+        Ok(())
     }
 }
 
@@ -290,10 +304,13 @@ mod tests {
 
     #[tokio::test]
     async fn locations() {
-        assert!(Repository::open("/srv/backups").await.is_ok());
-        assert!(Repository::open("file:///srv/backups").await.is_ok());
-        assert!(Repository::open("relative/dir").await.is_ok());
-        for bad in ["", "file://srv", "ftp://x/y"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        let repo = Repository::open(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(repo.to_string(), path.display().to_string());
+        let url = format!("file://{}", path.display());
+        assert!(Repository::open(&url).await.is_ok());
+        for bad in ["", "file://srv", "ftp://x/y", "s3://"] {
             let e = Repository::open(bad).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Usage, "{bad}");
         }

@@ -178,7 +178,7 @@ pub async fn backup(
     let id = BackupId::generate(started)?;
     tracing::info!("backup {id} of {} into {repo}", conn.describe());
 
-    let object = repo.create_archive(&id).await?;
+    let object = repo.create_archive(&id);
     let mut writer_opts = WriterOptions::default().with_compression(opts.compression);
     if let Some(slots) = opts.key_slots() {
         writer_opts = writer_opts.with_encryption(slots);
@@ -204,8 +204,8 @@ pub async fn backup(
     let manifest = Manifest::build(run, &dumped, &written)?;
     let json = serde_json::to_value(&manifest)
         .map_err(|e| Error::internal(format!("serializing the manifest: {e}")))?;
-    let (summary, sink) = writer.finish_into_inner(json).await?;
-    sink.into_inner().commit().await?;
+    // Finishing shuts the sink down, which makes the archive visible.
+    let summary = writer.finish(json).await?;
 
     let entry = BackupEntry::from_manifest(&manifest, summary.total_size);
     if let Err(e) = repo.write_sidecar(&entry).await {

@@ -145,10 +145,6 @@ impl<W> CountingSink<W> {
     pub fn new(inner: W, progress: Arc<Progress>) -> Self {
         CountingSink { inner, progress }
     }
-
-    pub fn into_inner(self) -> W {
-        self.inner
-    }
 }
 
 impl<W: AsyncWrite + Unpin> AsyncWrite for CountingSink<W> {
