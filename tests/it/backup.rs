@@ -365,6 +365,51 @@ async fn selective_restore_restores_one_table_alone() {
     assert_eq!(got, want);
 }
 
+#[tokio::test]
+async fn clean_restores_over_an_existing_copy() {
+    let source = Source::get("constraints").await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo_at(dir.path()).await;
+    let id = take_backup(source.db(), &repo, &options(Encryption::None, 2).await).await;
+    let db = restore_fresh(&repo, &id, &KeySource::new(), jobs(2), "bk_clean").await;
+    // The copy changes; a clean restore puts it back as it was.
+    db.execute_sql("DELETE FROM constraints.booking; CREATE TABLE public.extra (x int);")
+        .await;
+    let backup = repo.open_backup(&id, &KeySource::new()).await.unwrap();
+    let mut opts = jobs(2);
+    let err = backup
+        .restore(&db.conn_options(), &opts, Arc::new(Progress::new()))
+        .await
+        .expect_err("restoring over existing objects without --clean fails");
+    assert_eq!(err.kind(), ErrorKind::Server, "{err}");
+    opts.clean = true;
+    opts.if_exists = true;
+    within_limit(
+        "clean restore",
+        backup.restore(&db.conn_options(), &opts, Arc::new(Progress::new())),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("clean restore failed: {e}"));
+    // pg_restore --clean drops only what the backup holds: the extra table stays.
+    db.execute_sql("DROP TABLE public.extra;").await;
+    assert_same_database(source, &db, "clean restore over a changed copy");
+
+    // --clean --create drops and recreates the whole database.
+    let mut opts = jobs(1);
+    opts.clean = true;
+    opts.if_exists = true;
+    opts.create = true;
+    opts.target_db = Some(db.name().to_string());
+    let server = PgCluster::shared().db("postgres").conn_options();
+    within_limit(
+        "clean create restore",
+        backup.restore(&server, &opts, Arc::new(Progress::new())),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("clean create restore failed: {e}"));
+    assert_same_database(source, &db, "clean create restore");
+}
+
 /// Every file in `dir`, recursively, relative to it.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();

@@ -135,6 +135,9 @@ pub struct ManifestTocEntry {
     pub tag: String,
     /// The entry's schema.
     pub namespace: Option<String>,
+    /// The statement that drops the entry's object (for restore `--clean`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub drop: String,
 }
 
 /// What the archive target recorded for one segment.
@@ -328,6 +331,7 @@ impl Manifest {
                 desc: e.desc.clone(),
                 tag: e.tag.clone(),
                 namespace: e.namespace.clone(),
+                drop: e.drop.clone(),
             })
             .collect()
     }
@@ -352,6 +356,7 @@ impl From<&TocEntry> for ManifestTocEntry {
             desc: e.desc.clone(),
             tag: e.tag.clone(),
             namespace: e.namespace.clone(),
+            drop: e.drop.clone(),
         }
     }
 }
