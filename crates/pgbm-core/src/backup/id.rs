@@ -1,9 +1,10 @@
 //! Backup ids and UTC timestamps.
 //!
-//! An id is the backup's start time in UTC, to the second, and 8 random hex digits:
-//! `20261122T104512Z-1a2b3c4d`. Ids sort by time as plain strings (so `latest` is the
-//! greatest), are unique even for backups started in the same second, and are safe as
-//! file names and object keys.
+//! An id is the backup's start time in UTC and 8 hex digits: `20261122T104512Z-1a2b3c4d`.
+//! The hex digits are the millisecond of the start (3 digits, `000` to `3e7`) and 20
+//! random bits. So ids sort by start time as plain strings, to the millisecond (`latest`
+//! is the greatest), stay unique for backups started at the same moment, and are safe
+//! as file names and object keys.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,15 +31,19 @@ impl BackupId {
         let mut random = [0u8; 4];
         random_bytes(&mut random)?;
         let (date, time) = civil(started);
+        let millis = started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_millis());
+        // Lower-case hex of a fixed width sorts like the number it stands for.
         let id = format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}",
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{millis:03x}{}",
             date.0,
             date.1,
             date.2,
             time.0,
             time.1,
             time.2,
-            to_hex(&random)
+            &to_hex(&random)[..5]
         );
         Ok(BackupId(id))
     }
@@ -139,7 +144,15 @@ mod tests {
         let b = BackupId::generate(at(1_795_168_801, 0)).unwrap();
         assert!(a < b && a.as_str() < b.as_str());
         let c = BackupId::generate(at(1_795_168_800, 0)).unwrap();
-        assert_ne!(a, c, "same second, different random part");
+        assert_ne!(a, c, "same moment, different random part");
+        // Within a second, the millisecond orders them.
+        let mut previous = BackupId::generate(at(1_795_168_800, 0)).unwrap();
+        for ms in [1, 9, 10, 15, 16, 255, 256, 998, 999] {
+            let next = BackupId::generate(at(1_795_168_800, ms)).unwrap();
+            assert!(previous < next, "{previous} < {next}");
+            previous = next;
+        }
+        assert!(previous < b);
     }
 
     #[test]
