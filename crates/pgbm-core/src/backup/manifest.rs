@@ -296,11 +296,9 @@ impl Manifest {
                 return Err(format!("segment {} has unknown kind {:?}", s.name, s.kind));
             }
         }
-        if let Some(e) = self
-            .toc
-            .iter()
-            .find(|e| self.segments.iter().all(|s| s.index != e.segment))
-        {
+        let indexes: std::collections::HashSet<usize> =
+            self.segments.iter().map(|s| s.index).collect();
+        if let Some(e) = self.toc.iter().find(|e| !indexes.contains(&e.segment)) {
             return Err(format!("TOC entry {} {} names no segment", e.desc, e.tag));
         }
         Ok(())

@@ -179,6 +179,11 @@ impl Backup {
             plaintext_bytes: 0,
             stored_bytes: 0,
         };
+        let rows: BTreeMap<usize, u64> = self
+            .manifest
+            .tables()
+            .map(|s| (s.archive_segment as usize, s.rows))
+            .collect();
         for (n, info) in self.reader.segments().iter().enumerate() {
             let mut stream = self.reader.open_segment(n)?;
             let mut counted = 0;
@@ -192,13 +197,7 @@ impl Backup {
                 }
             }
             if info.meta.kind == "table-data" {
-                let rows = self
-                    .manifest
-                    .segments
-                    .iter()
-                    .find(|s| s.archive_segment as usize == n)
-                    .map_or(counted, |s| s.rows);
-                progress.table_done(counted, rows);
+                progress.table_done(counted, rows.get(&n).copied().unwrap_or(counted));
             }
             report.segments += 1;
             report.frames += u64::from(info.frame_count);

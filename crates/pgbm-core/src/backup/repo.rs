@@ -86,15 +86,7 @@ impl Repository {
     /// # Errors
     /// Storage errors.
     pub async fn backup_ids(&self) -> Result<Vec<(BackupId, u64)>> {
-        let objects = self.objects().await?;
-        Ok(objects
-            .into_iter()
-            .filter_map(|o| {
-                let name = o.path.strip_prefix(BACKUPS)?.strip_prefix('/')?;
-                let id = BackupId::parse(name.strip_suffix(ARCHIVE_SUFFIX)?)?;
-                Some((id, o.size))
-            })
-            .collect())
+        Ok(archives_in(&self.objects().await?))
     }
 
     /// The backup `spec` names: an id, an unambiguous prefix of one, or `latest`.
@@ -120,12 +112,11 @@ impl Repository {
     /// Storage errors.
     pub async fn list(&self, keys: &KeySource) -> Result<Vec<BackupEntry>> {
         let objects = self.objects().await?;
-        let has_sidecar = |id: &BackupId| {
-            let key = sidecar_key(id);
-            objects.iter().any(|o| o.path == key)
-        };
+        let sidecars: std::collections::HashSet<&str> =
+            objects.iter().map(|o| o.path.as_str()).collect();
+        let has_sidecar = |id: &BackupId| sidecars.contains(sidecar_key(id).as_str());
         let mut out = Vec::new();
-        for (id, size) in self.backup_ids().await? {
+        for (id, size) in archives_in(&objects) {
             let cached = if has_sidecar(&id) {
                 self.read_sidecar(&id).await
             } else {
@@ -223,6 +214,19 @@ impl Repository {
             .await?;
         Ok(())
     }
+}
+
+/// The backups among the objects of the backups directory: `<id>.pgbm` with a valid
+/// id, oldest first (the listing is sorted by key, and ids sort by time).
+fn archives_in(objects: &[ObjectMeta]) -> Vec<(BackupId, u64)> {
+    objects
+        .iter()
+        .filter_map(|o| {
+            let name = o.path.strip_prefix(BACKUPS)?.strip_prefix('/')?;
+            let id = BackupId::parse(name.strip_suffix(ARCHIVE_SUFFIX)?)?;
+            Some((id, o.size))
+        })
+        .collect()
 }
 
 fn archive_key(id: &BackupId) -> String {
