@@ -12,7 +12,10 @@
 //! * `pgbm backup` with 1 and with 4 jobs (zstd:3, into a local repository),
 //! * `pgbm restore latest -j 4` into a fresh database (row count checked),
 //! * `pg_dump -Fc` of the same database, when the cluster's bin directory has it, for
-//!   the time ratio.
+//!   the time ratio;
+//! * with `PGBM_BENCH_S3=1`, also `pgbm backup -j 4` into and `pgbm restore -j 4` from
+//!   an S3 repository on a local moto server (`pip install 'moto[server]'`), which
+//!   adds the multipart upload's buffers to the picture.
 //!
 //! Prints a table and fails (exit 1) if a pgbm run peaks above 100 MiB. Linux only
 //! (`/proc`). `PGBM_PG_BINDIR` picks the server, as for the tests.
@@ -21,6 +24,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use pgbm_testing::s3::MotoServer;
 use pgbm_testing::{PgCluster, TestDb};
 
 /// Peak RSS allowed for a pgbm run: 100 MiB.
@@ -80,6 +84,10 @@ fn main() -> ExitCode {
     let restored = query_i64(&dst, "SELECT count(*) FROM big");
     assert_eq!(restored, i64::try_from(rows).ok(), "restored row count");
 
+    if std::env::var("PGBM_BENCH_S3").is_ok_and(|v| v == "1") {
+        s3_runs(&src, rows, &mut runs);
+    }
+
     let pg_dump = cluster.tool("pg_dump");
     if let Some(pg_dump) = &pg_dump {
         let file = dir.path().join("dump.fc");
@@ -101,6 +109,44 @@ fn main() -> ExitCode {
     report(&runs, mib, archive_bytes, pg_dump.is_some())
 }
 
+/// Backup into and restore from an S3 repository on a local moto server.
+fn s3_runs(src: &TestDb, rows: u64, runs: &mut Vec<Run>) {
+    let moto = MotoServer::shared();
+    let repo = format!("s3://{}/bench", moto.create_bucket("bench"));
+    let s3 = |mut cmd: Command| {
+        cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "bench")
+            .env("AWS_SECRET_ACCESS_KEY", "bench")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+        cmd
+    };
+    let mut cmd = pgbm();
+    cmd.args(["backup", &src.conninfo(), "--repo", &repo, "-j", "4"]);
+    runs.push(measure(s3(cmd), "pgbm backup -j 4 (S3)"));
+    let dst = PgCluster::shared().fresh_db("bench_s3_dst");
+    let mut cmd = pgbm();
+    cmd.args([
+        "restore",
+        "latest",
+        "--repo",
+        &repo,
+        "-j",
+        "4",
+        "-d",
+        &dst.conninfo(),
+    ]);
+    runs.push(measure(s3(cmd), "pgbm restore -j 4 (S3)"));
+    let restored = query_i64(&dst, "SELECT count(*) FROM big");
+    assert_eq!(
+        restored,
+        i64::try_from(rows).ok(),
+        "restored row count (S3)"
+    );
+}
+
 /// Prints the table; fails if a pgbm run went over the limit.
 fn report(runs: &[Run], mib: u64, archive_bytes: u64, with_pg_dump: bool) -> ExitCode {
     println!(
@@ -114,7 +160,7 @@ fn report(runs: &[Run], mib: u64, archive_bytes: u64, with_pg_dump: bool) -> Exi
     for r in runs {
         let rate = mib as f64 / r.elapsed.as_secs_f64();
         println!(
-            "{:<22} {:>10} KiB {:>9.1}s {:>10.0}",
+            "{:<27} {:>10} KiB {:>9.1}s {:>10.0}",
             r.what,
             r.peak_kib,
             r.elapsed.as_secs_f64(),
@@ -122,7 +168,12 @@ fn report(runs: &[Run], mib: u64, archive_bytes: u64, with_pg_dump: bool) -> Exi
         );
     }
     if with_pg_dump {
-        let pg = runs.last().expect("pg_dump ran").elapsed.as_secs_f64();
+        let pg = runs
+            .iter()
+            .find(|r| r.what == "pg_dump -Fc")
+            .expect("pg_dump ran")
+            .elapsed
+            .as_secs_f64();
         for r in runs.iter().filter(|r| r.what.starts_with("pgbm backup")) {
             println!(
                 "{} / pg_dump -Fc time: {:.2}",

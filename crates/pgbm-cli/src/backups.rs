@@ -71,7 +71,18 @@ async fn open(r: &BackupRef, secrets: &Secrets) -> Result<Backup> {
         BackupRef::InRepo { repo, spec } => {
             Repository::open(repo).await?.open_backup(spec, &keys).await
         }
-        BackupRef::File(path) => Backup::open_file(path, &keys).await,
+        BackupRef::File(path) => {
+            let looks_like_a_path =
+                path.components().count() > 1 || path.extension().is_some_and(|e| e == "pgbm");
+            if !looks_like_a_path && !path.exists() {
+                // `pgbm cat latest` with PGBM_REPO unset: say what is missing.
+                return Err(Error::usage(format!(
+                    "no repository to find backup {} in: give --repo URL or set PGBM_REPO",
+                    path.display()
+                )));
+            }
+            Backup::open_file(path, &keys).await
+        }
     }
 }
 

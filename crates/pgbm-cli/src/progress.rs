@@ -40,9 +40,11 @@ impl ProgressDisplay {
                 task: None,
             };
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        // Styled while hidden, so the first frame drawn is already ours.
+        let bar = ProgressBar::hidden();
         bar.set_prefix(what);
         bar.set_style(style(SPINNER_TEMPLATE));
+        bar.set_draw_target(ProgressDrawTarget::stderr());
         let shown = bar.clone();
         let task = tokio::spawn(async move {
             let mut known_total = false;
@@ -86,14 +88,14 @@ impl Drop for ProgressDisplay {
     }
 }
 
-/// `12,345 rows, 3/8 tables`.
+/// `12345 rows, 3/8 tables done`.
 fn counts(rows: u64, done: u64, total: u64) -> String {
     let tables = if total > 0 {
         format!("{done}/{total} tables")
     } else {
         format!("{done} tables")
     };
-    format!("{rows} rows, {tables}")
+    format!("{rows} rows, {tables} done")
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -106,8 +108,8 @@ mod tests {
 
     #[test]
     fn counts_read_well() {
-        assert_eq!(counts(10, 1, 4), "10 rows, 1/4 tables");
-        assert_eq!(counts(0, 2, 0), "0 rows, 2 tables");
+        assert_eq!(counts(10, 1, 4), "10 rows, 1/4 tables done");
+        assert_eq!(counts(0, 2, 0), "0 rows, 2 tables done");
     }
 
     #[test]

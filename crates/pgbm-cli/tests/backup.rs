@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::assert::Assert;
+use pgbm_testing::s3::MotoServer;
 use pgbm_testing::{PgCluster, TestDb};
 use serde_json::Value;
 use support::{pgbm, pgbm_process, query_i64};
@@ -381,6 +382,9 @@ fn missing_backups_and_repositories() {
         .args(["cat", "/nonexistent/x.pgbm"])
         .assert()
         .code(12);
+    // A backup name without a repository says what is missing.
+    let out = pgbm().args(["cat", "latest"]).assert().code(2);
+    assert!(stderr(&out).contains("--repo"), "{}", stderr(&out));
     let list = pgbm()
         .args(["list", "--repo", &repo, "--json"])
         .assert()
@@ -482,4 +486,87 @@ fn interrupted_backup_leaves_nothing() {
         "no id is printed for a backup that failed"
     );
     assert_eq!(repo_files(dir.path()), Vec::<String>::new());
+}
+
+/// `pgbm` configured for the shared moto server the way a user configures S3: the
+/// standard AWS variables.
+fn pgbm_s3() -> assert_cmd::Command {
+    let moto = MotoServer::shared();
+    let mut cmd = pgbm();
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "pgbm-testing")
+        .env("AWS_SECRET_ACCESS_KEY", "pgbm-testing-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    cmd
+}
+
+#[test]
+fn s3_repositories_from_the_aws_environment() {
+    let db = sample_db("cli_s3");
+    let moto = MotoServer::shared();
+    let bucket = moto.create_bucket("cli");
+    let repo = format!("s3://{bucket}/nightly");
+    let out = pgbm_s3()
+        .env("PGBM_REPO", &repo)
+        .env("PGBM_PASSPHRASE", "s3 secret")
+        .args([
+            "backup",
+            &db.conninfo(),
+            "-j",
+            "2",
+            "--kdf-iterations",
+            TEST_ITERATIONS,
+        ])
+        .assert()
+        .success();
+    let id = stdout(&out).trim().to_string();
+    let mut keys = moto.object_keys(&bucket);
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("nightly/backups/{id}.json"),
+            format!("nightly/backups/{id}.pgbm")
+        ]
+    );
+    let list = json(
+        &pgbm_s3()
+            .args(["list", "--repo", &repo, "--json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(list[0]["id"], id.as_str());
+    pgbm_s3()
+        .env("PGBM_PASSPHRASE", "s3 secret")
+        .args(["verify", "latest", "--repo", &repo])
+        .assert()
+        .success();
+    let target = PgCluster::shared().fresh_db("cli_s3_copy");
+    pgbm_s3()
+        .env("PGBM_PASSPHRASE", "s3 secret")
+        .args([
+            "restore",
+            &id,
+            "--repo",
+            &repo,
+            "-j",
+            "2",
+            "-d",
+            &target.conninfo(),
+        ])
+        .assert()
+        .success();
+    assert_eq!(count(&target, "app.orders"), Some(3000));
+    pgbm_s3()
+        .args(["cat", "20200101", "--repo", &repo])
+        .assert()
+        .code(12);
 }
