@@ -11,13 +11,19 @@
 //! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
 //! - [`backup`]: backups through a repository: round trips, `cat`, verify, damage, keys.
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
+//! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
+//! - [`database`]: `--create` with the database's own properties.
+//! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
 mod support;
 
 mod backup;
+mod database;
+mod globals;
 mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
 mod segmented;
+mod subscriptions;

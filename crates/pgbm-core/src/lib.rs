@@ -22,8 +22,8 @@ pub mod storage;
 pub use backup::{backup, Backup, BackupOptions, Repository};
 pub use conn::ConnOptions;
 pub use dump::{
-    dump, dump_segmented, DumpOptions, DumpSummary, DumpTarget, SegmentKind, SegmentSpec,
-    SegmentStats, SegmentedDump, TocEntry,
+    dump, dump_globals, dump_segmented, DumpOptions, DumpSummary, DumpTarget, SegmentKind,
+    SegmentSpec, SegmentStats, SegmentedDump, TocEntry,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use restore::{restore, restore_segmented, RestoreOptions, RestoreSummary, SegmentSource};

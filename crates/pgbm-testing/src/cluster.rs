@@ -204,6 +204,8 @@ impl PgCluster {
             ("fsync", "off".into()),
             ("synchronous_commit", "off".into()),
             ("full_page_writes", "off".into()),
+            // CREATE PUBLICATION warns below `logical`, and restores must print nothing.
+            ("wal_level", "logical".into()),
         ];
         if let Some(files) = &self.tls {
             settings.push(("ssl", "on".into()));

@@ -24,8 +24,10 @@ pub const ALL: &str = "all";
 macro_rules! fixture_tests {
     ($run:path) => {
         fixture_tests!(@each $run:
-            collations collations_icu columns constraints data_edge functions functions_pg14
-            indexes names operators privileges schemas sequences triggers types types_user views);
+            collations collations_icu columns constraints data_edge defaultacl extensions foreign
+            functions functions_pg14 indexes inheritance largeobjects names operators partitions
+            policies privileges publications publications_pg15 rules schemas sequences statistics
+            statistics_pg14 table_options triggers types types_user views);
     };
     (@each $run:path: $($name:ident)*) => {
         $(

@@ -47,6 +47,11 @@ pub(crate) struct Relation {
     pub check_option: Option<String>,
     /// For owned sequences: (table oid, column number, identity?).
     pub owned_by: Option<(u32, i32, bool)>,
+    /// `relispartition`: a partition (created standalone, then attached).
+    pub is_partition: bool,
+    /// Direct inheritance parents (or the partition parent), in `inhseqno` order;
+    /// filled by [`super::kinds::partitions::read`].
+    pub parents: Vec<u32>,
     /// Filled by [`read_details`] for relations of interest.
     pub details: Option<RelDetails>,
 }
@@ -62,6 +67,10 @@ pub(crate) struct RelDetails {
     pub sequence: Option<Sequence>,
     /// Column-level ACLs: (quoted column name, acl items).
     pub column_acls: Vec<(String, Vec<String>)>,
+    /// `pg_get_partkeydef` of a partitioned table.
+    pub partkeydef: Option<String>,
+    /// `pg_get_expr(relpartbound)` of a partition (`FOR VALUES ...` or `DEFAULT`).
+    pub partbound: Option<String>,
 }
 
 /// A column (dropped ones included, so numbering matches `attnum`).
@@ -82,8 +91,12 @@ pub(crate) struct Column {
     pub identity: u8,
     pub generated: u8,
     pub compression: u8,
-    /// The default or generation expression, with the `pg_attrdef` oid.
+    /// The default or generation expression, with the `pg_attrdef` oid (0 for the
+    /// `DEFAULT NULL` pg_dump makes up for an inheritance child, see
+    /// [`super::kinds::partitions::flag_inherited`]).
     pub default: Option<(u32, String)>,
+    /// NOT NULL inherited from a parent (so not repeated for inheritance children).
+    pub inh_not_null: bool,
 }
 
 /// A CHECK constraint.
@@ -112,6 +125,8 @@ pub(crate) struct Index {
     /// (column number, statistics target) of index columns with a set target.
     pub stat_targets: Vec<(i32, i32)>,
     pub constraint: Option<IndexConstraint>,
+    /// The partitioned index this partition's index is attached to (0: none).
+    pub parent_idx: u32,
 }
 
 /// The constraint an index implements.
@@ -132,6 +147,8 @@ pub(crate) struct ForeignKey {
     pub name: String,
     pub def: String,
     pub ref_table: u32,
+    /// `conindid`: the referenced table's unique index the key relies on.
+    pub ref_index: u32,
 }
 
 /// A sequence's parameters and state.
@@ -148,7 +165,8 @@ pub(crate) struct Sequence {
     pub is_called: bool,
 }
 
-/// A view's ON SELECT rule.
+/// A rewrite rule: a view's ON SELECT rule or a rule of its own (see
+/// [`super::kinds::rules`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     pub oid: u32,
@@ -156,6 +174,8 @@ pub(crate) struct Rule {
     pub name: String,
     pub ev_type: u8,
     pub is_instead: bool,
+    /// `O` (origin, the default), `A` (always), `R` (replica) or `D` (disabled).
+    pub ev_enabled: u8,
 }
 
 /// A table row type or array type (ordering only).
@@ -214,6 +234,14 @@ pub(crate) struct Catalog {
     pub ext_members: HashSet<(u32, u32)>,
     /// Object kinds read by the modules of [`super::kinds`].
     pub kinds: super::kinds::KindCatalog,
+}
+
+impl Catalog {
+    /// The index in [`Catalog::relations`] of the relation with OID `oid`
+    /// (relations are read in OID order).
+    pub(crate) fn relation_index(&self, oid: u32) -> Option<usize> {
+        self.relations.binary_search_by_key(&oid, |r| r.oid).ok()
+    }
 }
 
 pub(crate) fn oid(row: &Row, col: &str) -> u32 {
@@ -283,7 +311,8 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
         CASE WHEN 'check_option=local' = ANY (c.reloptions) THEN 'LOCAL'::text \
              WHEN 'check_option=cascaded' = ANY (c.reloptions) THEN 'CASCADED'::text END AS checkoption, \
         tc.reloptions::text[] AS toast_reloptions, \
-        d.refobjid AS owning_tab, d.refobjsubid AS owning_col, d.deptype = 'i' AS is_identity \
+        d.refobjid AS owning_tab, d.refobjsubid AS owning_col, d.deptype = 'i' AS is_identity, \
+        c.relispartition \
         FROM pg_catalog.pg_class c \
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
         LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid \
@@ -321,6 +350,8 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
             toast_reloptions: text_array(&row, "toast_reloptions"),
             check_option: row.get("checkoption"),
             owned_by,
+            is_partition: row.get("relispartition"),
+            parents: Vec::new(),
             details: None,
         });
     }
@@ -328,7 +359,7 @@ async fn read_relation_rows(client: &Client, catalog: &mut Catalog) -> Result<()
 }
 
 async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT oid, rulename, ev_class, ev_type, is_instead \
+    let sql = "SELECT oid, rulename, ev_class, ev_type, is_instead, ev_enabled \
                FROM pg_catalog.pg_rewrite ORDER BY oid";
     for row in query(client, "rules", sql, &[]).await? {
         catalog.rules.push(Rule {
@@ -337,6 +368,7 @@ async fn read_rules(client: &Client, catalog: &mut Catalog) -> Result<()> {
             name: row.get("rulename"),
             ev_type: byte(&row, "ev_type"),
             is_instead: row.get("is_instead"),
+            ev_enabled: byte(&row, "ev_enabled"),
         });
     }
     Ok(())
@@ -438,6 +470,7 @@ pub(crate) async fn read_details(
     read_views(client, catalog, wanted, &mut details).await?;
     read_sequences(client, catalog, wanted, &mut details).await?;
     read_column_acls(client, &oids, &mut details).await?;
+    read_partitioning(client, &oids, &mut details).await?;
     for &i in wanted {
         let rel = &mut catalog.relations[i];
         rel.details = details.remove(&rel.oid);
@@ -459,7 +492,7 @@ async fn read_columns(
     let sql = format!(
         "SELECT a.attrelid, a.attnum::int4 AS attnum, a.attname, \
          pg_catalog.format_type(a.atttypid, a.atttypmod) AS typname, \
-         a.attstattarget::int4 AS attstattarget, a.attstorage, t.typstorage, a.attnotnull, \
+         COALESCE(a.attstattarget::int4, -1) AS attstattarget, a.attstorage, t.typstorage, a.attnotnull, \
          a.attisdropped, a.attislocal, \
          pg_catalog.array_to_string(a.attoptions, ', ') AS attoptions, \
          CASE WHEN a.attcollation <> t.typcollation THEN \
@@ -494,6 +527,7 @@ async fn read_columns(
             generated: byte(&row, "attgenerated"),
             compression: byte(&row, "attcompression"),
             default: None,
+            inh_not_null: false,
         };
         if let Some(d) = details.get_mut(&oid(&row, "attrelid")) {
             d.columns.push(col);
@@ -568,7 +602,7 @@ async fn read_indexes(
          c.oid AS conoid, c.contype, c.conname, c.condeferrable, c.condeferred, \
          pg_catalog.pg_get_constraintdef(c.oid, false) AS condef, \
          COALESCE((SELECT spcname FROM pg_catalog.pg_tablespace s WHERE s.oid = t.reltablespace), '') AS tablespace, \
-         t.reloptions::text[] AS indreloptions, \
+         t.reloptions::text[] AS indreloptions, COALESCE(inh.inhparent, 0) AS parentidx, \
          (SELECT pg_catalog.array_agg(attnum::int4 ORDER BY attnum) FROM pg_catalog.pg_attribute \
           WHERE attrelid = i.indexrelid AND attstattarget >= 0) AS statcols, \
          (SELECT pg_catalog.array_agg(attstattarget::int4 ORDER BY attnum) FROM pg_catalog.pg_attribute \
@@ -579,6 +613,7 @@ async fn read_indexes(
          JOIN pg_catalog.pg_class t2 ON t2.oid = i.indrelid \
          LEFT JOIN pg_catalog.pg_constraint c ON i.indrelid = c.conrelid AND i.indexrelid = c.conindid \
               AND c.contype IN ('p', 'u', 'x') \
+         LEFT JOIN pg_catalog.pg_inherits inh ON inh.inhrelid = i.indexrelid \
          WHERE (i.indisvalid OR t2.relkind = 'p') AND i.indisready \
          ORDER BY i.indrelid, indexname"
     );
@@ -618,6 +653,7 @@ async fn read_indexes(
             reloptions: text_array(&row, "indreloptions"),
             stat_targets: cols.into_iter().zip(vals).collect(),
             constraint,
+            parent_idx: oid(&row, "parentidx"),
         });
     }
     Ok(())
@@ -628,7 +664,7 @@ async fn read_fks(
     oids: &[u32],
     details: &mut HashMap<u32, RelDetails>,
 ) -> Result<()> {
-    let sql = "SELECT c.oid, c.conrelid, c.confrelid, c.conname, \
+    let sql = "SELECT c.oid, c.conrelid, c.confrelid, c.conname, c.conindid, \
                pg_catalog.pg_get_constraintdef(c.oid) AS condef \
                FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS src(tbloid) \
                JOIN pg_catalog.pg_constraint c ON c.conrelid = src.tbloid \
@@ -640,6 +676,7 @@ async fn read_fks(
                 name: row.get("conname"),
                 def: row.get("condef"),
                 ref_table: oid(&row, "confrelid"),
+                ref_index: oid(&row, "conindid"),
             });
         }
     }
@@ -731,6 +768,27 @@ async fn read_sequences(
     for (o, p) in params {
         if let Some(d) = details.get_mut(&o) {
             d.sequence = Some(p);
+        }
+    }
+    Ok(())
+}
+
+/// Partition keys of partitioned tables and bounds of partitions.
+async fn read_partitioning(
+    client: &Client,
+    oids: &[u32],
+    details: &mut HashMap<u32, RelDetails>,
+) -> Result<()> {
+    let sql = "SELECT c.oid, \
+               CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkeydef, \
+               CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partbound \
+               FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS src(tbloid) \
+               JOIN pg_catalog.pg_class c ON c.oid = src.tbloid \
+               WHERE c.relkind = 'p' OR c.relispartition";
+    for row in query(client, "partitioning", sql, oids).await? {
+        if let Some(d) = details.get_mut(&oid(&row, "oid")) {
+            d.partkeydef = row.get("partkeydef");
+            d.partbound = row.get("partbound");
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! object, with the metadata of its `-- Name: ...` header.
 
 use super::catalog::{Catalog, Column, Database, RelDetails, Relation};
+use super::kinds::partitions;
 use super::model::{Graph, ObjId, ObjKind, Payload};
 use super::select::Selection;
 use super::DumpOptions;
@@ -37,6 +38,14 @@ pub(crate) struct Entry {
     pub pass: Pass,
     /// SQL for `ALTER <owner_object> OWNER TO`, if the kind has owners.
     pub owner_object: Option<String>,
+    /// The entry has no owner at all (extensions, casts, ...): the header says
+    /// `Owner: -`, unlike an empty owner (`Owner: `).
+    pub ownerless: bool,
+    /// For `BLOBS`: the large objects whose contents the entry streams, in order.
+    pub blobs: Option<Vec<u32>>,
+    /// A statement printed after the owner's (pg_dump 17+ gives a partitioned table
+    /// its access method there: `ALTER TABLE ... SET ACCESS METHOD`).
+    pub after_owner: String,
 }
 
 /// How to stream one table's data.
@@ -59,6 +68,9 @@ pub(crate) struct Emitter<'a> {
     /// separate entries, so not inside CREATE TABLE.
     separate_defaults: HashSet<(usize, usize)>,
     separate_checks: HashSet<(usize, usize)>,
+    /// Views (relation indexes) whose ON SELECT rule a dependency loop made separate:
+    /// created with a dummy body, completed by a `_RETURN` RULE entry.
+    dummy_views: HashSet<usize>,
     /// Catalog ids of every graph object marked `separate` (e.g. domain constraints
     /// written as their own entry rather than inside CREATE DOMAIN).
     pub separate_objs: HashSet<(u32, u32)>,
@@ -73,7 +85,7 @@ impl Entry {
         owner: &str,
     ) -> Self {
         let pass = match desc {
-            "ACL" => Pass::Acl,
+            "ACL" | "DEFAULT ACL" => Pass::Acl,
             "MATERIALIZED VIEW DATA" | "EVENT TRIGGER" => Pass::PostAcl,
             // Comments follow their object, and event triggers have no ACLs.
             "COMMENT" if tag.starts_with("EVENT TRIGGER ") => Pass::PostAcl,
@@ -92,6 +104,9 @@ impl Entry {
             is_data: false,
             pass,
             owner_object: None,
+            ownerless: false,
+            blobs: None,
+            after_owner: String::new(),
         }
     }
 }
@@ -115,6 +130,7 @@ pub(crate) fn emit(
         entries: Vec::new(),
         separate_defaults: HashSet::new(),
         separate_checks: HashSet::new(),
+        dummy_views: HashSet::new(),
         separate_objs: HashSet::new(),
     };
     for obj in graph.objs.iter().filter(|o| o.separate) {
@@ -125,6 +141,14 @@ pub(crate) fn emit(
             }
             Payload::Check { table, check } => {
                 e.separate_checks.insert((table, check));
+            }
+            Payload::ViewRule(ri) if catalog.relations[ri].kind == b'v' => {
+                let rule = catalog.rules.iter().find(|r| r.oid == obj.cat.1);
+                if rule
+                    .is_some_and(|r| super::kinds::rules::is_view_rule(r, &catalog.relations[ri]))
+                {
+                    e.dummy_views.insert(ri);
+                }
             }
             _ => {}
         }
@@ -148,6 +172,9 @@ pub(crate) fn emit(
             }
             (ObjKind::Index, Payload::Index { table, index }) => e.index(table, index),
             (ObjKind::FkConstraint, Payload::Fk { table, fk }) => e.foreign_key(table, fk),
+            (ObjKind::Rule, Payload::ViewRule(_)) if obj.separate => {
+                super::kinds::rules::emit(&mut e, obj)?;
+            }
             (ObjKind::TableData, Payload::Data(i)) => e.table_data(i),
             (ObjKind::SequenceSet, Payload::Data(i)) => e.sequence_set(i),
             (ObjKind::RefreshMatview, Payload::Data(i)) => e.refresh(i),
@@ -263,6 +290,7 @@ impl Emitter<'_> {
                 self.comment("DATABASE", &q, None, &db.owner, c);
             }
         }
+        super::kinds::seclabels::database_labels(self, &db.name, &db.owner);
         if let Some(acl) = &db.acl {
             let target = AclTarget {
                 kind: "DATABASE",
@@ -294,10 +322,22 @@ impl Emitter<'_> {
             ));
         }
         for setting in &db.settings {
-            create.push_str(&alter_config("DATABASE", q, None, setting));
+            create.push_str(&super::globals::alter_config_command(
+                "DATABASE",
+                &db.name,
+                None,
+                setting,
+                self.version,
+            ));
         }
         for (role, setting) in &db.role_settings {
-            create.push_str(&alter_config("ROLE", &quote_ident(role), Some(q), setting));
+            create.push_str(&super::globals::alter_config_command(
+                "ROLE",
+                role,
+                Some(("DATABASE", &db.name)),
+                setting,
+                self.version,
+            ));
         }
         if !create.is_empty() {
             let mut e = Entry::new(db.name.clone(), "DATABASE PROPERTIES", None, &db.owner);
@@ -309,6 +349,13 @@ impl Emitter<'_> {
 
     fn namespace(&mut self, i: usize) -> Result<()> {
         let ns = &self.catalog.namespaces[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_NAMESPACE, ns.oid))
+        {
+            return super::kinds::extensions::emit_namespace_acl(self, ns);
+        }
         if !self.sel.schemas.contains(&ns.oid) {
             return Ok(());
         }
@@ -337,6 +384,16 @@ impl Emitter<'_> {
             (_, Some(c)) => self.comment("SCHEMA", &q, None, &ns.owner, &c),
             (false, None) => {}
         }
+        super::kinds::seclabels::label(
+            self,
+            "SCHEMA",
+            &q,
+            None,
+            &ns.owner,
+            super::model::catalog_oid::PG_NAMESPACE,
+            ns.oid,
+            0,
+        );
         let base = if is_public {
             let owner = acl_role(&ns.owner);
             vec![format!("{owner}=UC/{owner}"), format!("=U/{owner}")]
@@ -358,6 +415,13 @@ impl Emitter<'_> {
 
     fn relation(&mut self, i: usize) -> Result<()> {
         let rel = &self.catalog.relations[i];
+        if self
+            .sel
+            .acl_only
+            .contains(&(super::model::catalog_oid::PG_CLASS, rel.oid))
+        {
+            return super::kinds::extensions::emit_relation_acl(self, rel);
+        }
         if !self.sel.tables.contains(&rel.oid) {
             return Ok(());
         }
@@ -366,7 +430,7 @@ impl Emitter<'_> {
         };
         match rel.kind {
             b'S' => self.sequence(rel, details)?,
-            b'r' | b'v' | b'm' => self.table(i, rel, details)?,
+            b'r' | b'v' | b'm' | b'p' | b'f' => self.table(i, rel, details)?,
             _ => {
                 return Err(Error::unsupported(format!(
                     "cannot dump relation {} of kind {:?}",
@@ -416,19 +480,26 @@ impl Emitter<'_> {
     fn table(&mut self, i: usize, rel: &Relation, d: &RelDetails) -> Result<()> {
         let qrel = qualified(&rel.schema, &rel.name);
         let (kind, create) = match rel.kind {
-            b'v' => ("VIEW", self.view_sql(rel, d, &qrel)?),
+            b'v' => ("VIEW", self.view_sql(i, rel, d, &qrel)?),
             b'm' => ("MATERIALIZED VIEW", self.table_sql(i, rel, d, &qrel)?),
+            b'f' => ("FOREIGN TABLE", self.table_sql(i, rel, d, &qrel)?),
             _ => ("TABLE", self.table_sql(i, rel, d, &qrel)?),
         };
         let mut e = Entry::new(rel.name.clone(), kind, Some(&rel.schema), &rel.owner);
         e.create = create;
         e.drop = format!("DROP {kind} {qrel};\n");
         e.owner_object = Some(format!("{} {qrel}", self.owner_keyword(kind)));
-        if matches!(rel.kind, b'r' | b'm' | b'p') {
+        // pg_dump before 15 gave foreign tables a tablespace too (`SET default_tablespace`).
+        if matches!(rel.kind, b'r' | b'm' | b'p') || (rel.kind == b'f' && self.version < 150000) {
             e.tablespace = Some(rel.tablespace.clone());
         }
         if matches!(rel.kind, b'r' | b'm') {
             e.table_am = rel.access_method.clone();
+        }
+        // Partitioned tables have an access method from 17 on (for their future
+        // partitions); being storage-less, they get it by ALTER TABLE.
+        if let (b'p', true, Some(am)) = (rel.kind, self.version >= 170000, &rel.access_method) {
+            e.after_owner = format!("ALTER TABLE {qrel} SET ACCESS METHOD {};", quote_ident(am));
         }
         self.push(e);
         let q = quote_ident(&rel.name);
@@ -472,6 +543,7 @@ impl Emitter<'_> {
                 self.push(e);
             }
         }
+        super::kinds::seclabels::table_labels(self, rel, d, kind);
         // Comments on CHECK constraints written inside CREATE TABLE.
         for (k, check) in d.checks.iter().enumerate() {
             if check.is_local && !self.separate_checks.contains(&(i, k)) {
@@ -497,26 +569,40 @@ impl Emitter<'_> {
         }
     }
 
-    fn view_sql(&self, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let mut s = format!("CREATE VIEW {qrel}");
-        if !rel.reloptions.is_empty() {
-            s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    fn view_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+        if self.dummy_views.contains(&i) {
+            // Broken out of a dependency loop: the real body comes post-data, in a
+            // `_RETURN` RULE entry.
+            return Ok(format!("CREATE VIEW {qrel} AS\n{};\n", dummy_view_body(d)));
         }
-        s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
-        if let Some(opt) = &rel.check_option {
-            s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
-        }
-        s.push_str(";\n");
-        Ok(s)
+        Ok(format!("CREATE {}", view_definition(rel, d, qrel)?))
+    }
+
+    /// For a view created with a dummy body: `CREATE OR REPLACE VIEW` with the real
+    /// body, and with the dummy one (what "dropping" the real body means).
+    pub(crate) fn view_bodies(&self, rel: &Relation) -> Result<(String, String)> {
+        let qrel = qualified(&rel.schema, &rel.name);
+        let d = rel
+            .details
+            .as_ref()
+            .ok_or_else(|| Error::internal(format!("columns of view {qrel} not read")))?;
+        Ok((
+            format!("CREATE OR REPLACE {}", view_definition(rel, d, &qrel)?),
+            format!(
+                "CREATE OR REPLACE VIEW {qrel} AS\n{};\n",
+                dummy_view_body(d)
+            ),
+        ))
     }
 
     fn table_sql(&self, i: usize, rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
-        let kind = if rel.kind == b'm' {
-            "MATERIALIZED VIEW"
-        } else {
-            "TABLE"
+        let kind = match rel.kind {
+            b'm' => "MATERIALIZED VIEW",
+            b'f' => "FOREIGN TABLE",
+            _ => "TABLE",
         };
-        let unlogged = if rel.persistence == b'u' {
+        // PostgreSQL 18 rejects UNLOGGED partitioned tables; pg_dump 18 leaves it out.
+        let unlogged = if rel.persistence == b'u' && (rel.kind != b'p' || self.version < 180000) {
             "UNLOGGED "
         } else {
             ""
@@ -525,13 +611,17 @@ impl Emitter<'_> {
         if rel.kind != b'm' {
             let mut items: Vec<String> = Vec::new();
             for (c, col) in d.columns.iter().enumerate() {
-                if !col.dropped && col.is_local {
+                // Inherited columns come from INHERITS; partitions print them all.
+                if partitions::prints_column(rel, col) {
                     let inline_default = !self.separate_defaults.contains(&(i, c));
-                    items.push(column_sql(col, inline_default));
+                    // An inherited NOT NULL is not repeated, except for partitions.
+                    let not_null = col.not_null && (!col.inh_not_null || rel.is_partition);
+                    items.push(column_sql(col, inline_default, not_null));
                 }
             }
+            // Partitions repeat inherited CHECKs: ATTACH PARTITION requires them.
             let inline = |(k, c): &(usize, &super::catalog::Check)| {
-                c.is_local && !self.separate_checks.contains(&(i, *k))
+                (c.is_local || rel.is_partition) && !self.separate_checks.contains(&(i, *k))
             };
             for (_, check) in d.checks.iter().enumerate().filter(inline) {
                 items.push(format!(
@@ -547,6 +637,8 @@ impl Emitter<'_> {
                 s.push_str(&items.join(",\n    "));
                 s.push_str("\n)");
             }
+            s.push_str(&partitions::inherits_clause(self.catalog, rel, d));
+            s.push_str(&super::kinds::foreign::server_clause(self.catalog, rel.oid));
         }
         if !rel.reloptions.is_empty() || !rel.toast_reloptions.is_empty() {
             let mut opts = Vec::new();
@@ -558,15 +650,49 @@ impl Emitter<'_> {
             }
             s.push_str(&format!("\nWITH ({})", opts.join(", ")));
         }
+        s.push_str(&super::kinds::foreign::options_clause(
+            self.catalog,
+            rel.oid,
+        ));
         if rel.kind == b'm' {
             s.push_str(&format!(" AS\n{}\n  WITH NO DATA;\n", view_body(rel, d)?));
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                self.version,
+                super::model::catalog_oid::PG_CLASS,
+                rel.oid,
+                "MATERIALIZED VIEW",
+                qrel,
+            ));
         } else {
             s.push_str(";\n");
         }
         for col in d.columns.iter().filter(|c| !c.dropped) {
-            s.push_str(&column_alters(col, qrel, self.opts));
+            // A NOT NULL not inherited on a column CREATE TABLE did not print.
+            if !partitions::prints_column(rel, col) && col.not_null && !col.inh_not_null {
+                let qc = quote_ident(&col.name);
+                let foreign = if rel.kind == b'f' { "FOREIGN " } else { "" };
+                s.push_str(&format!(
+                    "ALTER {foreign}TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
+                ));
+            }
+            s.push_str(&column_alters(col, qrel, rel.kind == b'f', self.opts));
+            s.push_str(&super::kinds::foreign::column_options(
+                self.catalog,
+                self.version,
+                rel.oid,
+                qrel,
+                col.num,
+                &quote_ident(&col.name),
+            ));
         }
-        match rel.replident {
+        // Foreign tables and views have no replica identity to restore.
+        let replident = if matches!(rel.kind, b'r' | b'p' | b'm') {
+            rel.replident
+        } else {
+            b'd'
+        };
+        match replident {
             b'n' => s.push_str(&format!(
                 "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY NOTHING;\n"
             )),
@@ -686,6 +812,16 @@ impl Emitter<'_> {
                 &c,
             );
         }
+        super::kinds::seclabels::label(
+            self,
+            "SEQUENCE",
+            &quote_ident(&rel.name),
+            Some(&rel.schema),
+            &rel.owner,
+            super::model::catalog_oid::PG_CLASS,
+            rel.oid,
+            0,
+        );
         Ok(())
     }
 
@@ -804,6 +940,14 @@ impl Emitter<'_> {
             s.push_str(";\n");
         }
         s.push_str(&index_alters(idx, &qrel));
+        s.push_str(&super::kinds::extensions::depends_on_extension(
+            self.catalog,
+            self.version,
+            super::model::catalog_oid::PG_CLASS,
+            idx.oid,
+            "INDEX",
+            &qualified(&rel.schema, &idx.name),
+        ));
         let mut e = Entry::new(
             format!("{} {}", rel.name, con.name),
             "CONSTRAINT",
@@ -837,6 +981,14 @@ impl Emitter<'_> {
                     "ALTER INDEX {qqidx} ALTER COLUMN {col} SET STATISTICS {target};\n"
                 ));
             }
+            s.push_str(&super::kinds::extensions::depends_on_extension(
+                self.catalog,
+                self.version,
+                super::model::catalog_oid::PG_CLASS,
+                idx.oid,
+                "INDEX",
+                &qqidx,
+            ));
             if idx.replident {
                 s.push_str(&format!(
                     "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
@@ -845,7 +997,11 @@ impl Emitter<'_> {
             let mut e = Entry::new(idx.name.clone(), "INDEX", Some(&rel.schema), &rel.owner);
             e.tablespace = Some(idx.tablespace.clone());
             e.create = s;
-            e.drop = format!("DROP INDEX {qqidx};\n");
+            // An index attached to a partitioned index cannot be dropped on its
+            // own; it goes with its table or the partitioned index.
+            if idx.parent_idx == 0 {
+                e.drop = format!("DROP INDEX {qqidx};\n");
+            }
             self.push(e);
         }
         let text = self
@@ -903,9 +1059,30 @@ impl Emitter<'_> {
             &rel.owner,
         );
         e.is_data = true;
+        // Extension configuration tables are filtered by the extension's condition.
+        let copy_to = match self.sel.config_tables.get(&rel.oid) {
+            Some(cond) if !cond.is_empty() => {
+                let select = if cols.is_empty() {
+                    "*".to_string()
+                } else {
+                    cols.join(", ")
+                };
+                format!("COPY (SELECT {select} FROM {qrel} {cond}) TO stdout")
+            }
+            _ => format!("COPY {qrel} {list} TO stdout"),
+        };
+        // Partitions of an unsafe partitioning scheme load through the root (the
+        // comment is the entry's definition, printed before the COPY).
+        let copy_from = match partitions::load_via_root(self.catalog, rel) {
+            Some(root) => {
+                let qroot = qualified(&root.schema, &root.name);
+                format!("-- load via partition root {qroot}\n\nCOPY {qroot} {list} FROM stdin;\n")
+            }
+            None => format!("COPY {qrel} {list} FROM stdin;\n"),
+        };
         e.copy = Some(CopySpec {
-            copy_from: format!("COPY {qrel} {list} FROM stdin;\n"),
-            copy_to: format!("COPY {qrel} {list} TO stdout"),
+            copy_from,
+            copy_to,
             estimated_bytes: i64::from(rel.pages) * 8192,
         });
         self.push(e);
@@ -953,7 +1130,7 @@ impl Emitter<'_> {
 }
 
 /// A column inside CREATE TABLE.
-fn column_sql(col: &Column, inline_default: bool) -> String {
+fn column_sql(col: &Column, inline_default: bool, not_null: bool) -> String {
     let mut s = format!("{} {}", quote_ident(&col.name), col.type_name);
     if let Some((_, expr)) = col.default.as_ref().filter(|_| inline_default) {
         if col.generated == b's' {
@@ -962,7 +1139,7 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
             s.push_str(&format!(" DEFAULT {expr}"));
         }
     }
-    if col.not_null {
+    if not_null {
         s.push_str(" NOT NULL");
     }
     if let Some(coll) = &col.collation {
@@ -972,17 +1149,17 @@ fn column_sql(col: &Column, inline_default: bool) -> String {
 }
 
 /// Per-column settings that only have ALTER TABLE syntax.
-fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
+fn column_alters(col: &Column, qrel: &str, foreign: bool, _opts: &DumpOptions) -> String {
     let qc = quote_ident(&col.name);
+    let alter = if foreign {
+        "ALTER FOREIGN TABLE ONLY"
+    } else {
+        "ALTER TABLE ONLY"
+    };
     let mut s = String::new();
-    if !col.is_local && col.not_null {
-        s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET NOT NULL;\n"
-        ));
-    }
     if let Some(target) = col.stat_target {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET STATISTICS {target};\n"
         ));
     }
     if col.storage != col.type_storage {
@@ -995,7 +1172,7 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
         };
         if let Some(storage) = storage {
             s.push_str(&format!(
-                "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
+                "{alter} {qrel} ALTER COLUMN {qc} SET STORAGE {storage};\n"
             ));
         }
     }
@@ -1006,12 +1183,12 @@ fn column_alters(col: &Column, qrel: &str, _opts: &DumpOptions) -> String {
     };
     if let Some(c) = compression {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
+            "{alter} {qrel} ALTER COLUMN {qc} SET COMPRESSION {c};\n"
         ));
     }
     if !col.options.is_empty() {
         s.push_str(&format!(
-            "ALTER TABLE ONLY {qrel} ALTER COLUMN {qc} SET ({});\n",
+            "{alter} {qrel} ALTER COLUMN {qc} SET ({});\n",
             col.options
         ));
     }
@@ -1029,6 +1206,37 @@ fn index_alters(idx: &super::catalog::Index, qrel: &str) -> String {
         s.push_str(&format!(
             "\nALTER TABLE ONLY {qrel} REPLICA IDENTITY USING INDEX {qidx};\n"
         ));
+    }
+    s
+}
+
+/// `VIEW q [WITH (...)] AS <body> [WITH ... CHECK OPTION];`
+fn view_definition(rel: &Relation, d: &RelDetails, qrel: &str) -> Result<String> {
+    let mut s = format!("VIEW {qrel}");
+    if !rel.reloptions.is_empty() {
+        s.push_str(&format!(" WITH ({})", reloptions(&rel.reloptions, "")));
+    }
+    s.push_str(&format!(" AS\n{}", view_body(rel, d)?));
+    if let Some(opt) = &rel.check_option {
+        s.push_str(&format!("\n  WITH {opt} CHECK OPTION"));
+    }
+    s.push_str(";\n");
+    Ok(s)
+}
+
+/// A view body with the view's column names, types and collations and no
+/// dependencies: `SELECT NULL::type AS col, ...`.
+fn dummy_view_body(d: &RelDetails) -> String {
+    let mut s = String::from("SELECT");
+    for (k, col) in d.columns.iter().filter(|c| !c.dropped).enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("\n    NULL::{}", col.type_name));
+        if let Some(coll) = &col.collation {
+            s.push_str(&format!(" COLLATE {coll}"));
+        }
+        s.push_str(&format!(" AS {}", quote_ident(&col.name)));
     }
     s
 }
@@ -1075,33 +1283,4 @@ fn acl_role(name: &str) -> String {
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
-}
-
-/// `ALTER DATABASE d SET name TO value;` from a `name=value` setting.
-fn alter_config(kind: &str, name: &str, in_db: Option<&str>, setting: &str) -> String {
-    let (key, value) = setting.split_once('=').unwrap_or((setting, ""));
-    let mut s = format!("ALTER {kind} {name} ");
-    if let Some(db) = in_db {
-        s.push_str(&format!("IN DATABASE {db} "));
-    }
-    let list_valued = matches!(
-        key.to_ascii_lowercase().as_str(),
-        "search_path"
-            | "session_preload_libraries"
-            | "shared_preload_libraries"
-            | "local_preload_libraries"
-            | "temp_tablespaces"
-            | "unix_socket_directories"
-    );
-    let value = if list_valued {
-        value
-            .split(", ")
-            .map(|v| quote_literal(v.trim_matches('"')))
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        quote_literal(value)
-    };
-    s.push_str(&format!("SET {} TO {value};\n", quote_ident(key)));
-    s
 }

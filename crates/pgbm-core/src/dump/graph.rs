@@ -36,6 +36,9 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
             Payload::Table(i),
         ));
         table_obj.insert(i, id);
+        if rel.kind == b'v' {
+            g.views.insert(id);
+        }
     }
     super::kinds::add_objects(&mut g, catalog, sel);
     for t in &catalog.dummy_types {
@@ -52,6 +55,7 @@ pub(crate) fn build(catalog: &Catalog, sel: &Selection, opts: &DumpOptions) -> G
     add_indexes(&mut g, catalog, &table_obj);
     add_fks(&mut g, catalog);
     add_view_rules(&mut g, catalog, &rel_by_oid, &table_obj);
+    super::kinds::add_table_objects(&mut g, catalog, sel);
     let data_obj = add_data(&mut g, catalog, sel, opts, &table_obj);
     add_matview_refresh_deps(&mut g, catalog, &rel_by_oid, &data_obj);
     if opts.data_only {
@@ -69,20 +73,30 @@ fn add_attrdefs(g: &mut Graph, catalog: &Catalog, table_obj: &HashMap<usize, Obj
             let Some((adoid, _)) = &col.default else {
                 continue;
             };
+            // A made-up `DEFAULT NULL` (oid 0) has no pg_depend identity.
+            let catid = if *adoid == 0 {
+                (0, 0)
+            } else {
+                (cat::PG_ATTRDEF, *adoid)
+            };
             let mut obj = Graph::new_obj(
                 ObjKind::AttrDef,
-                (cat::PG_ATTRDEF, *adoid),
+                catid,
                 &rel.name,
                 Some(&rel.schema),
                 Payload::AttrDef { table: i, col: c },
             );
             obj.tiebreak = Tiebreak::AttNum(col.num);
-            // Defaults of views have no place in CREATE VIEW; generation
-            // expressions have no separate syntax.
-            obj.separate = col.generated == 0 && rel.kind == b'v';
+            // Defaults of views have no place in CREATE VIEW, nor those of columns
+            // CREATE TABLE does not print (inherited ones); generation expressions
+            // have no separate syntax.
+            let printed = super::kinds::partitions::prints_column(rel, col);
+            obj.separate = col.generated == 0 && (rel.kind == b'v' || !printed);
             let separate = obj.separate;
             let id = g.add(obj);
-            if !separate {
+            if separate {
+                g.add_dep(id, table_obj[&i]);
+            } else {
                 g.add_dep(table_obj[&i], id);
             }
         }
@@ -200,7 +214,8 @@ fn add_data(
         return data_obj;
     }
     for (i, rel) in catalog.relations.iter().enumerate() {
-        if !sel.tables.contains(&rel.oid) || sel.no_data.contains(&rel.oid) {
+        let dumped = sel.tables.contains(&rel.oid) || sel.config_tables.contains_key(&rel.oid);
+        if !dumped || sel.no_data.contains(&rel.oid) {
             continue;
         }
         let kind = match rel.kind {
@@ -300,6 +315,7 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::Type
             | ObjKind::Conversion
             | ObjKind::Table
+            | ObjKind::TableAttach
             | ObjKind::AttrDef
             | ObjKind::DummyType
             | ObjKind::ProcLang
@@ -310,16 +326,32 @@ fn add_boundaries(g: &mut Graph) {
             | ObjKind::AccessMethod
             | ObjKind::Operator
             | ObjKind::OpClass
-            | ObjKind::OpFamily => {
+            | ObjKind::OpFamily
+            | ObjKind::Extension
+            | ObjKind::Fdw
+            | ObjKind::ForeignServer
+            | ObjKind::LargeObject => {
                 g.add_dep(pre, id);
             }
-            ObjKind::TableData | ObjKind::SequenceSet => {
+            ObjKind::TableData
+            | ObjKind::SequenceSet
+            | ObjKind::LargeObjectMeta
+            | ObjKind::LargeObjectData => {
                 g.add_dep(id, pre);
                 g.add_dep(post, id);
             }
-            ObjKind::Index | ObjKind::RefreshMatview | ObjKind::Trigger | ObjKind::EventTrigger => {
-                g.add_dep(id, post)
-            }
+            ObjKind::Index
+            | ObjKind::IndexAttach
+            | ObjKind::StatsExt
+            | ObjKind::Policy
+            | ObjKind::RefreshMatview
+            | ObjKind::Trigger
+            | ObjKind::EventTrigger
+            | ObjKind::Publication
+            | ObjKind::PublicationRel
+            | ObjKind::PublicationSchema
+            | ObjKind::Subscription
+            | ObjKind::DefaultAcl => g.add_dep(id, post),
             ObjKind::Rule | ObjKind::Constraint | ObjKind::FkConstraint => {
                 if obj.separate {
                     g.add_dep(id, post);

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod emit;
+mod globals;
 mod graph;
 mod kinds;
 mod model;
@@ -22,6 +23,7 @@ mod sort;
 
 use crate::conn::ConnOptions;
 use crate::error::{Error, Result};
+pub use globals::dump_globals;
 use tokio::io::AsyncWrite;
 
 /// Options of a dump; each field matches the pg_dump flag of the same name.
@@ -56,6 +58,12 @@ pub struct DumpOptions {
     pub create: bool,
     /// `--serializable-deferrable`.
     pub serializable_deferrable: bool,
+    /// pg_dumpall's `--globals-only`: roles, memberships, parameter privileges and
+    /// tablespaces of the whole cluster instead of one database (see [`dump_globals`]).
+    pub globals_only: bool,
+    /// pg_dumpall's `--no-role-passwords`: read roles from `pg_roles` (which needs no
+    /// superuser) and write no passwords. Only with [`DumpOptions::globals_only`].
+    pub no_role_passwords: bool,
 }
 
 impl DumpOptions {
@@ -76,6 +84,11 @@ impl DumpOptions {
         }
         if self.if_exists && !self.clean {
             return Err(Error::usage("option --if-exists requires option --clean"));
+        }
+        if self.no_role_passwords && !self.globals_only {
+            return Err(Error::usage(
+                "option --no-role-passwords requires option --globals-only",
+            ));
         }
         Ok(())
     }
@@ -218,6 +231,11 @@ struct Prepared {
 
 async fn prepare(conn: &ConnOptions, opts: &DumpOptions) -> Result<Prepared> {
     opts.validate()?;
+    if opts.globals_only {
+        return Err(Error::usage(
+            "--globals-only writes a plain script: use dump, not a segmented dump",
+        ));
+    }
     let client = conn.connect().await?;
     let server = session::begin(&client, opts).await?;
 
@@ -227,13 +245,15 @@ async fn prepare(conn: &ConnOptions, opts: &DumpOptions) -> Result<Prepared> {
     let sel = select::select(&client, opts, &cat).await?;
     select::check_supported(&client, &sel).await?;
     session::lock_tables(&client, &cat, &sel).await?;
-    let wanted: Vec<usize> = cat
+    let mut wanted: Vec<usize> = cat
         .relations
         .iter()
         .enumerate()
-        .filter(|(_, r)| sel.tables.contains(&r.oid))
+        .filter(|(_, r)| sel.tables.contains(&r.oid) || sel.config_tables.contains_key(&r.oid))
         .map(|(i, _)| i)
         .collect();
+    // Parents of dumped tables are read too (not dumped): children inherit from them.
+    wanted.extend(kinds::partitions::parents_to_read(&cat, &wanted));
     catalog::read_details(&client, server.version, &mut cat, &wanted).await?;
     kinds::read_locked(&client, server.version, &mut cat, &sel).await?;
     let database = if opts.create {
@@ -276,6 +296,9 @@ pub async fn dump<W>(conn: &ConnOptions, opts: &DumpOptions, out: W) -> Result<D
 where
     W: AsyncWrite + Unpin + Send,
 {
+    if opts.globals_only {
+        return dump_globals(conn, opts, out).await;
+    }
     let p = prepare(conn, opts).await?;
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, out);
     let t = output::write_plain(&p.rendered, &p.client, &mut out).await?;

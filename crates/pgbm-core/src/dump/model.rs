@@ -56,6 +56,8 @@ pub(crate) enum ObjKind {
     /// Tables, views, materialized views, sequences, foreign tables, composite types'
     /// pg_class rows.
     Table,
+    /// `ALTER TABLE ONLY parent ATTACH PARTITION child ...` (pre-data).
+    TableAttach,
     /// A table's row type or an array type: never dumped, kept for ordering.
     DummyType,
     /// A column default or generation expression.
@@ -64,8 +66,15 @@ pub(crate) enum ObjKind {
     Constraint,
     /// FOREIGN KEY constraint.
     FkConstraint,
+    /// A row-level security policy, or row security being enabled on a table.
+    Policy,
     Index,
-    /// A rule; for issue scope only views' ON SELECT rules.
+    /// `ALTER INDEX parent ATTACH PARTITION child` (post-data).
+    IndexAttach,
+    /// An extended statistics object (post-data).
+    StatsExt,
+    /// A rewrite rule (a view's ON SELECT rule, merged into CREATE VIEW unless a
+    /// loop splits it out, or a rule of its own).
     Rule,
     /// A trigger on a table.
     Trigger,
@@ -75,6 +84,25 @@ pub(crate) enum ObjKind {
     RefreshMatview,
     PreDataBoundary,
     PostDataBoundary,
+    Extension,
+    /// A foreign-data wrapper.
+    Fdw,
+    /// A foreign server (with its user mappings).
+    ForeignServer,
+    Publication,
+    /// A table in a publication.
+    PublicationRel,
+    /// A schema in a publication (15+).
+    PublicationSchema,
+    Subscription,
+    /// A large object's metadata on servers up to 16 (pre-data `BLOB` entries).
+    LargeObject,
+    /// A group of large objects' metadata on 17+ (data-section `BLOB METADATA`).
+    LargeObjectMeta,
+    /// The data of all (≤16) or of a group of (17+) large objects.
+    LargeObjectData,
+    /// A `pg_default_acl` entry.
+    DefaultAcl,
 }
 
 impl ObjKind {
@@ -95,6 +123,7 @@ impl ObjKind {
             ObjKind::Operator => 11,
             ObjKind::OpClass | ObjKind::OpFamily => 12,
             ObjKind::Table => 20,
+            ObjKind::TableAttach => 21,
             ObjKind::DummyType => 22,
             ObjKind::AttrDef => 23,
             ObjKind::PreDataBoundary => 25,
@@ -103,11 +132,25 @@ impl ObjKind {
             ObjKind::PostDataBoundary => 31,
             ObjKind::Constraint => 32,
             ObjKind::Index => 33,
+            ObjKind::IndexAttach => 34,
+            ObjKind::StatsExt => 35,
             ObjKind::Rule => 36,
             ObjKind::Trigger => 37,
             ObjKind::FkConstraint => 38,
+            ObjKind::Policy => 39,
             ObjKind::EventTrigger => 46,
             ObjKind::RefreshMatview => 47,
+            ObjKind::Extension => 5,
+            ObjKind::Fdw => 18,
+            ObjKind::ForeignServer => 19,
+            ObjKind::Publication => 40,
+            ObjKind::PublicationRel => 41,
+            ObjKind::PublicationSchema => 42,
+            ObjKind::Subscription => 43,
+            ObjKind::LargeObject => 24,
+            ObjKind::LargeObjectMeta => 28,
+            ObjKind::LargeObjectData => 29,
+            ObjKind::DefaultAcl => 45,
         }
     }
 }
@@ -191,6 +234,10 @@ pub(crate) enum Tiebreak {
 pub(crate) struct Graph {
     pub objs: Vec<Obj>,
     by_cat: HashMap<(u32, u32), ObjId>,
+    /// The objects of views (not materialized views): loop repairs treat them apart.
+    pub views: std::collections::HashSet<ObjId>,
+    /// A partition's index object -> the partitioned index object it is attached to.
+    pub index_parents: HashMap<ObjId, ObjId>,
 }
 
 impl Graph {

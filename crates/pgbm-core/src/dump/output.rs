@@ -66,6 +66,12 @@ pub(crate) async fn write_plain<W: AsyncWrite + Unpin>(
                 write_all(out, text.as_bytes()).await?;
                 t.total_bytes += text.len() as u64;
             }
+            Piece::LargeObjects(lo) => {
+                let (bytes, data) =
+                    super::kinds::largeobjects::write_piece(client, lo, out).await?;
+                t.data_bytes += data;
+                t.total_bytes += bytes;
+            }
             Piece::Copy(copy) => {
                 write_all(out, copy.header.as_bytes()).await?;
                 let (bytes, _) = copy_table(client, &copy.copy_to, out).await?;
@@ -100,7 +106,7 @@ pub(crate) fn segment_specs(rendered: &Rendered) -> Vec<SegmentSpec> {
                 schema: Some(c.schema.clone()),
                 table: Some(c.table.clone()),
             },
-            Piece::Text(_) => {
+            Piece::Text(_) | Piece::LargeObjects(_) => {
                 let pre = first_copy.is_none_or(|f| i < f);
                 SegmentSpec {
                     index: i,
@@ -133,6 +139,21 @@ pub(crate) async fn write_segments<T: DumpTarget>(
     let mut stats = vec![SegmentStats::default(); specs.len()];
     let mut totals = Totals::default();
     for (spec, piece) in specs.iter().zip(&rendered.pieces) {
+        if let Piece::LargeObjects(lo) = piece {
+            // Read through the leader: large objects are few and read in order.
+            let mut seg = target.open_segment(spec).await?;
+            let (bytes, data_bytes) =
+                super::kinds::largeobjects::write_piece(leader, lo, &mut seg).await?;
+            let st = SegmentStats {
+                bytes,
+                data_bytes,
+                ..SegmentStats::default()
+            };
+            target.close_segment(spec, seg, &st).await?;
+            totals.total_bytes += st.bytes;
+            totals.data_bytes += st.data_bytes;
+            stats[spec.index] = st;
+        }
         if let Piece::Text(text) = piece {
             let mut seg = target.open_segment(spec).await?;
             write_all(&mut seg, text.as_bytes()).await?;
@@ -150,7 +171,7 @@ pub(crate) async fn write_segments<T: DumpTarget>(
         .zip(&rendered.pieces)
         .filter_map(|(s, p)| match p {
             Piece::Copy(c) => Some((s, c)),
-            Piece::Text(_) => None,
+            Piece::Text(_) | Piece::LargeObjects(_) => None,
         })
         .collect();
     let pool = match (jobs > 1, snapshot) {

@@ -16,6 +16,18 @@ pub(crate) enum Piece {
     Text(String),
     /// One table's data.
     Copy(CopyPiece),
+    /// The contents of large objects (a `BLOBS` entry).
+    LargeObjects(LargeObjectsPiece),
+}
+
+/// A `BLOBS` entry: `header`, then `BEGIN;`, each object's contents read from the
+/// server in pg_dump's `lo_open`/`lowrite`/`lo_close` form, then `COMMIT;`.
+#[derive(Debug, Clone)]
+pub(crate) struct LargeObjectsPiece {
+    /// The entry's comment header.
+    pub header: String,
+    /// The large objects, in output order.
+    pub oids: Vec<u32>,
 }
 
 /// One table's data: `header`, then the rows `COPY ... TO stdout` produces, then
@@ -99,8 +111,13 @@ pub(crate) fn render(
 
 /// Whether the mode (`--schema-only`, `--data-only`, `--create`) prints `e`.
 fn required(opts: &DumpOptions, e: &Entry) -> bool {
-    let database_level = matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES")
-        || (matches!(e.desc, "COMMENT" | "ACL") && e.tag.starts_with("DATABASE "));
+    // With --create, the database itself is written even in a data-only dump; its
+    // comment, labels and ACL are schema, so they are not.
+    if matches!(e.desc, "DATABASE" | "DATABASE PROPERTIES") {
+        return opts.create;
+    }
+    let database_level =
+        matches!(e.desc, "COMMENT" | "ACL" | "SECURITY LABEL") && e.tag.starts_with("DATABASE ");
     if database_level {
         return opts.create && !opts.data_only;
     }
@@ -209,6 +226,23 @@ impl Renderer<'_> {
             }));
             return;
         }
+        if let Some(oids) = &e.blobs {
+            self.flush_text();
+            self.out.toc.push(TocRecord {
+                piece: self.out.pieces.len(),
+                offset: 0,
+                len: 0,
+                desc: e.desc,
+                tag: e.tag.clone(),
+                namespace: e.namespace.clone(),
+                drop: e.drop.clone(),
+            });
+            self.out.pieces.push(Piece::LargeObjects(LargeObjectsPiece {
+                header,
+                oids: oids.clone(),
+            }));
+            return;
+        }
         let start = self.text.len();
         self.text.push_str(&header);
         if !e.create.is_empty() {
@@ -221,6 +255,9 @@ impl Renderer<'_> {
                     quote_ident(&e.owner)
                 ));
             }
+        }
+        if !e.after_owner.is_empty() {
+            self.text.push_str(&format!("{}\n\n", e.after_owner));
         }
         if e.desc == "DATABASE" || e.desc == "DATABASE PROPERTIES" {
             self.reconnect(&e.tag);
@@ -237,12 +274,12 @@ impl Renderer<'_> {
     }
 
     fn header(&self, e: &Entry) -> String {
-        let prefix = if e.desc == "TABLE DATA" {
+        let prefix = if e.desc == "TABLE DATA" || e.blobs.is_some() {
             "Data for "
         } else {
             ""
         };
-        let owner = if self.opts.no_owner {
+        let owner = if self.opts.no_owner || e.ownerless {
             "-".to_string()
         } else {
             sanitize(&e.owner)
@@ -296,6 +333,9 @@ fn sanitize(s: &str) -> String {
 /// pg_dump's `--if-exists` rewrite of the DROP statement `drop` of an entry of type
 /// `desc`.
 pub(crate) fn with_if_exists(desc: &str, drop: &str) -> String {
+    if desc.starts_with("BLOB") {
+        return super::kinds::largeobjects::drop_if_exists(drop);
+    }
     if drop.starts_with("--") {
         return drop.to_string();
     }

@@ -4,7 +4,7 @@
 use super::catalog::Catalog;
 use super::DumpOptions;
 use crate::error::{Error, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 
 /// The outcome of selection, as sets of OIDs.
@@ -18,6 +18,16 @@ pub(crate) struct Selection {
     pub no_data: HashSet<u32>,
     /// True when neither `-n` nor `-t` narrowed the dump.
     pub whole_database: bool,
+    /// Schemas excluded with `-N`.
+    pub excluded_schemas: HashSet<u32>,
+    /// Relations excluded with `-T`.
+    pub excluded_tables: HashSet<u32>,
+    /// Objects, as (catalog, oid), whose privileges are the only thing dumped:
+    /// extension members and `pg_catalog` (see [`super::kinds::extensions`]).
+    pub acl_only: HashSet<(u32, u32)>,
+    /// Extension configuration tables whose data is dumped although their definition
+    /// is not, with the extension's filter condition (`""` for none).
+    pub config_tables: HashMap<u32, String>,
 }
 
 /// A pattern split into regular expressions for the schema and the name part, the
@@ -188,6 +198,9 @@ pub(crate) async fn select(
             }
         }
     }
+    sel.excluded_schemas = exclude_schemas;
+    sel.excluded_tables = exclude_tables;
+    super::kinds::extensions::apply_selection(catalog, opts, &mut sel);
     Ok(sel)
 }
 
@@ -195,39 +208,34 @@ pub(crate) async fn select(
 /// silently lose them, so the dump fails and names them instead.
 pub(crate) async fn check_supported(client: &Client, sel: &Selection) -> Result<()> {
     let sql = "SELECT kind, name, nsp, rel FROM ( \
-        SELECT CASE c.relkind WHEN 'f' THEN 'foreign table' ELSE 'partitioned table' END AS kind, \
-                  c.oid::pg_catalog.regclass::text AS name, c.relnamespace AS nsp, c.oid AS rel \
-          FROM pg_catalog.pg_class c WHERE c.oid >= 16384 AND (c.relkind IN ('f', 'p') OR c.relispartition) \
-        UNION ALL SELECT 'table inheritance', i.inhrelid::pg_catalog.regclass::text, NULL, i.inhrelid \
-          FROM pg_catalog.pg_inherits i \
-        UNION ALL SELECT 'rule', r.rulename || ' on ' || r.ev_class::pg_catalog.regclass::text, NULL, r.ev_class \
-          FROM pg_catalog.pg_rewrite r WHERE r.oid >= 16384 AND NOT (r.ev_type = '1' AND r.is_instead) \
-        UNION ALL SELECT 'row level security', c.oid::pg_catalog.regclass::text, NULL, c.oid \
-          FROM pg_catalog.pg_class c WHERE c.relrowsecurity \
-        UNION ALL SELECT 'policy', p.polname || ' on ' || p.polrelid::pg_catalog.regclass::text, NULL, p.polrelid \
-          FROM pg_catalog.pg_policy p \
-        UNION ALL SELECT 'extended statistics', s.stxname, s.stxnamespace, s.stxrelid \
-          FROM pg_catalog.pg_statistic_ext s \
-        UNION ALL SELECT 'text search configuration', c.cfgname, c.cfgnamespace, NULL FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
+        SELECT 'text search configuration' AS kind, c.cfgname AS name, c.cfgnamespace AS nsp, NULL::pg_catalog.oid AS rel \
+          FROM pg_catalog.pg_ts_config c WHERE c.oid >= 16384 \
         UNION ALL SELECT 'text search dictionary', d.dictname, d.dictnamespace, NULL FROM pg_catalog.pg_ts_dict d WHERE d.oid >= 16384 \
         UNION ALL SELECT 'text search parser', p.prsname, p.prsnamespace, NULL FROM pg_catalog.pg_ts_parser p WHERE p.oid >= 16384 \
         UNION ALL SELECT 'text search template', t.tmplname, t.tmplnamespace, NULL FROM pg_catalog.pg_ts_template t WHERE t.oid >= 16384 \
-        UNION ALL SELECT 'extension', e.extname, NULL, NULL FROM pg_catalog.pg_extension e WHERE e.oid >= 16384 \
-        UNION ALL SELECT 'publication', p.pubname, NULL, NULL FROM pg_catalog.pg_publication p \
-        UNION ALL SELECT 'large object', l.oid::text, NULL, NULL FROM pg_catalog.pg_largeobject_metadata l \
-        UNION ALL SELECT 'foreign data wrapper', f.fdwname, NULL, NULL FROM pg_catalog.pg_foreign_data_wrapper f \
-        UNION ALL SELECT 'foreign server', s.srvname, NULL, NULL FROM pg_catalog.pg_foreign_server s \
-        UNION ALL SELECT 'default privileges', d.oid::text, d.defaclnamespace, NULL FROM pg_catalog.pg_default_acl d \
-        UNION ALL SELECT 'security label', l.provider, NULL, l.objoid FROM pg_catalog.pg_seclabel l \
+        UNION ALL SELECT 'security label', l.provider || ' on ' || pg_catalog.pg_describe_object(l.classoid, l.objoid, l.objsubid), NULL, NULL \
+          FROM pg_catalog.pg_seclabel l WHERE {unsupported_labels} \
         ) x ORDER BY 1, 2";
+    // Labels of the kinds that write them are supported; composite types' columns
+    // (pg_class rows of relkind c) are not yet.
+    let unsupported_labels = format!(
+        "({} OR l.objoid IN (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'c'))",
+        super::kinds::seclabels::unsupported_classes()
+    );
+    let sql = sql.replace("{unsupported_labels}", &unsupported_labels);
     let rows = client
-        .query(sql, &[])
+        .query(&sql, &[])
         .await
         .map_err(|e| Error::postgres("checking for object kinds pgbm cannot dump", e))?;
+    let members = super::kinds::extensions::member_keys(client).await?;
     let mut found = Vec::new();
     for row in rows {
         let nsp: Option<u32> = row.get("nsp");
         let rel: Option<u32> = row.get("rel");
+        let key = (row.get("kind"), row.get("name"), nsp);
+        if members.contains(&key) {
+            continue;
+        }
         let relevant = match (rel, nsp) {
             (Some(r), _) => sel.tables.contains(&r),
             (None, Some(n)) => n != 0 && sel.schemas.contains(&n) || n == 0 && sel.whole_database,

@@ -176,6 +176,35 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
             }
         }
     }
+    // A partition's index and the partitioned index it is attached to: the child
+    // index does not have to come after its parent (pg_dump drops that edge).
+    if lp.len() == 2 {
+        for (child, parent) in [(lp[0], lp[1]), (lp[1], lp[0])] {
+            if graph.index_parents.get(&child) == Some(&parent) {
+                graph.remove_dep(child, parent);
+                return Ok(());
+            }
+        }
+    }
+    // A longer loop through a view (not a materialized view) and its ON SELECT rule:
+    // the view is created early with a dummy body, and the rule, now separate and
+    // post-data, replaces it with the real one (pg_dump's repairViewRuleMultiLoop).
+    if lp.len() > 2 {
+        for &v in lp.iter().filter(|&&v| graph.views.contains(&v)) {
+            let rule = lp.iter().copied().find(|&r| {
+                kind(r) == ObjKind::Rule && !graph.objs[r].separate && belongs_to(graph, r, v)
+            });
+            if let Some(r) = rule {
+                graph.remove_dep(v, r);
+                graph.objs[r].separate = true;
+                graph.add_dep(r, v);
+                if let Some(post) = find_kind(graph, ObjKind::PostDataBoundary) {
+                    graph.add_dep(r, post);
+                }
+                return Ok(());
+            }
+        }
+    }
     // A longer loop through a function and the pre-data boundary (a SQL-standard body
     // that needs an index or constraint): drop the boundary's edge to the object after
     // it in the loop; when that is the function, it moves to post-data.
@@ -320,6 +349,36 @@ mod tests {
         assert!(g.objs[d].separate);
         assert_eq!(names(&g, &order), ["t", "t_id_seq", "t"]);
         assert_eq!(order[2], d);
+    }
+
+    #[test]
+    fn view_rule_loop_makes_a_dummy_view() {
+        // view -> its ON SELECT rule -> table -> view (the table has a column of the
+        // view's row type, the view reads the table).
+        let mut g = Graph::default();
+        let v = g.add(obj(ObjKind::Table, "v", Payload::Table(0)));
+        g.views.insert(v);
+        let h = g.add(obj(ObjKind::Table, "h", Payload::Table(1)));
+        let r = g.add(obj(ObjKind::Rule, "_RETURN", Payload::ViewRule(0)));
+        let post = g.add(obj(ObjKind::PostDataBoundary, "post", Payload::None));
+        g.add_dep(v, r);
+        g.add_dep(r, h);
+        g.add_dep(h, v);
+        let order = sort(&mut g).unwrap();
+        assert!(g.objs[r].separate);
+        assert_eq!(order, [v, h, post, r]);
+    }
+
+    #[test]
+    fn partition_index_loop_drops_the_child_edge() {
+        let mut g = Graph::default();
+        let parent = g.add(obj(ObjKind::Index, "p_idx", Payload::None));
+        let child = g.add(obj(ObjKind::Index, "c_idx", Payload::None));
+        g.index_parents.insert(child, parent);
+        g.add_dep(child, parent);
+        g.add_dep(parent, child);
+        let order = sort(&mut g).unwrap();
+        assert_eq!(order, [child, parent]);
     }
 
     #[test]

@@ -333,7 +333,8 @@ async fn run_post_data(
         };
         if kind != batch_kind && !batch.is_empty() {
             flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
-            run_batch(session, opts, text, &batch, preamble, jobs, &mut total).await?;
+            let width = batch_width(batch_kind, jobs);
+            run_batch(session, opts, text, &batch, preamble, width, &mut total).await?;
             batch.clear();
         }
         batch_kind = kind;
@@ -347,10 +348,22 @@ async fn run_post_data(
         }
     }
     flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
-    run_batch(session, opts, text, &batch, preamble, jobs, &mut total).await?;
+    let width = batch_width(batch_kind, jobs);
+    run_batch(session, opts, text, &batch, preamble, width, &mut total).await?;
     serial.push_str(tail);
     flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
     Ok(total)
+}
+
+/// How many entries of a batch run at once. Adding a foreign key locks both of its
+/// tables, so two keys between the same tables added at once can deadlock: they run
+/// one at a time (pg_restore instead schedules around such lock conflicts).
+fn batch_width(kind: &str, jobs: usize) -> usize {
+    if kind == "fk" {
+        1
+    } else {
+        jobs
+    }
 }
 
 async fn flush_serial(

@@ -94,8 +94,9 @@ pub fn build_acl_commands(
 /// the raw name of `defaclrole`. The base is `acldefault(<type>, defaclrole)` for
 /// global entries and `{}` for per-schema ones.
 ///
-/// Note the two spaces after the object type: pg_dump 15 passes an empty object name
-/// to the same formatting code as ordinary ACLs, and that space is kept for fidelity.
+/// Note the two spaces after the object type up to pg_dump 15: it passes an empty
+/// object name to the same formatting code as ordinary ACLs, and that space is kept
+/// for fidelity (pg_dump 16 and later write one space).
 ///
 /// # Errors
 ///
@@ -139,7 +140,7 @@ fn build(
     let builder = Builder {
         target,
         prefix,
-        object: object_ref(target),
+        object: object_ref(target, server_version_num),
         // pg_dump treats an empty owner name as "no owner known".
         owner: target.owner.filter(|o| !o.is_empty()),
         converter: Converter {
@@ -245,15 +246,18 @@ impl Builder<'_> {
 }
 
 /// `<kind> [<schema>.]<name> ` as placed between `ON` and `TO`/`FROM`. The trailing
-/// space is there even for an empty name (default ACLs), as in pg_dump 15.
-fn object_ref(target: &AclTarget<'_>) -> String {
+/// space is there even for an empty name (default ACLs) up to pg_dump 15; 16 and
+/// later leave it out then.
+fn object_ref(target: &AclTarget<'_>, server_version_num: i32) -> String {
     let mut s = format!("{} ", target.kind);
     if let Some(nsp) = target.namespace.filter(|n| !n.is_empty()) {
         s.push_str(&quote_ident(nsp));
         s.push('.');
     }
     s.push_str(target.name);
-    s.push(' ');
+    if !(target.name.is_empty() && server_version_num >= 160_000) {
+        s.push(' ');
+    }
     s
 }
 
@@ -298,7 +302,7 @@ fn privileges_of(
         }
         "FOREIGN TABLE" => vec![('r', "SELECT")],
         "PARAMETER" => vec![('s', "SET"), ('A', "ALTER SYSTEM")],
-        "LARGE OBJECT" => vec![('r', "SELECT"), ('w', "UPDATE")],
+        "LARGE OBJECT" | "LARGE OBJECTS" => vec![('r', "SELECT"), ('w', "UPDATE")],
         _ => return None,
     };
     Some(privs)

@@ -10,6 +10,10 @@
 //! * `fn emit(emitter, obj, item)`: the entries (definition, comment, ACL) pg_dump
 //!   writes for it.
 //!
+//! Optional hooks: [`read_locked`] runs once the dumped tables are locked (for deparse
+//! functions such as `pg_get_expr`), and [`add_table_objects`] once tables' own pieces
+//! (defaults, constraints, indexes, rules) are in the graph.
+//!
 //! Registering a group touches only this file, [`super::model::ObjKind`] (its sort
 //! priority and section) and the list of still-unsupported kinds in
 //! [`super::select::check_supported`].
@@ -22,8 +26,18 @@ use crate::error::Result;
 use tokio_postgres::Client;
 
 pub(crate) mod collations;
+pub(crate) mod defaultacl;
+pub(crate) mod extensions;
+pub(crate) mod foreign;
 pub(crate) mod functions;
+pub(crate) mod largeobjects;
 pub(crate) mod operators;
+pub(crate) mod partitions;
+pub(crate) mod policies;
+pub(crate) mod publications;
+pub(crate) mod rules;
+pub(crate) mod seclabels;
+pub(crate) mod statistics;
 pub(crate) mod triggers;
 pub(crate) mod types;
 
@@ -35,6 +49,16 @@ pub(crate) struct KindCatalog {
     pub functions: functions::Functions,
     pub triggers: triggers::Triggers,
     pub operators: operators::Operators,
+    pub extensions: extensions::Extensions,
+    pub foreign: foreign::Foreign,
+    pub publications: publications::Publications,
+    pub largeobjects: largeobjects::LargeObjects,
+    pub defaultacls: defaultacl::DefaultAcls,
+    pub seclabels: seclabels::SecLabels,
+    pub partitions: partitions::Partitions,
+    pub rules: rules::Rules,
+    pub policies: policies::Policies,
+    pub statistics: statistics::Statistics,
 }
 
 /// What a graph object of a kind group points back to.
@@ -45,12 +69,28 @@ pub(crate) enum KindPayload {
     Function(functions::Item),
     Trigger(triggers::Item),
     Operator(operators::Item),
+    Extension(usize),
+    Foreign(foreign::Item),
+    Publication(publications::Item),
+    LargeObject(largeobjects::Item),
+    DefaultAcl(usize),
+    Partition(partitions::Item),
+    Policy(policies::Item),
+    Statistics(statistics::Item),
 }
 
 /// Reads every kind group's catalog rows.
 pub(crate) async fn read(client: &Client, version: i32, catalog: &mut Catalog) -> Result<()> {
     types::read(client, version, catalog).await?;
     collations::read(client, version, catalog).await?;
+    extensions::read(client, version, catalog).await?;
+    foreign::read(client, version, catalog).await?;
+    publications::read(client, version, catalog).await?;
+    largeobjects::read(client, version, catalog).await?;
+    defaultacl::read(client, version, catalog).await?;
+    seclabels::read(client, version, catalog).await?;
+    partitions::read(client, version, catalog).await?;
+    statistics::read(client, version, catalog).await?;
     Ok(())
 }
 
@@ -65,6 +105,10 @@ pub(crate) async fn read_locked(
     functions::read(client, version, catalog).await?;
     operators::read(client, catalog).await?;
     triggers::read(client, version, catalog, sel).await?;
+    partitions::flag_inherited(catalog, sel, version);
+    rules::read_details(client, version, catalog, sel).await?;
+    policies::read_details(client, version, catalog, sel).await?;
+    statistics::read_details(client, version, catalog, sel).await?;
     Ok(())
 }
 
@@ -75,6 +119,19 @@ pub(crate) fn add_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
     collations::add_objects(g, catalog, sel);
     operators::add_objects(g, catalog, sel);
     triggers::add_objects(g, catalog, sel);
+    extensions::add_objects(g, catalog, sel);
+    foreign::add_objects(g, catalog, sel);
+    publications::add_objects(g, catalog, sel);
+    largeobjects::add_objects(g, catalog, sel);
+    defaultacl::add_objects(g, catalog, sel);
+}
+
+/// Adds the objects that hang off tables' own pieces (indexes, constraints), once
+/// those are in the graph: partition attaches, extended statistics, row security.
+pub(crate) fn add_table_objects(g: &mut Graph, catalog: &Catalog, sel: &Selection) {
+    partitions::add_objects(g, catalog, sel);
+    statistics::add_objects(g, catalog, sel);
+    policies::add_objects(g, catalog, sel);
 }
 
 /// Emits the entries of one object of a kind group.
@@ -85,6 +142,14 @@ pub(crate) fn emit(e: &mut Emitter<'_>, obj: &Obj, payload: KindPayload) -> Resu
         KindPayload::Function(item) => functions::emit(e, obj, item),
         KindPayload::Trigger(item) => triggers::emit(e, obj, item),
         KindPayload::Operator(item) => operators::emit(e, obj, item),
+        KindPayload::Extension(i) => extensions::emit(e, obj, i),
+        KindPayload::Foreign(item) => foreign::emit(e, obj, item),
+        KindPayload::Publication(item) => publications::emit(e, obj, item),
+        KindPayload::LargeObject(item) => largeobjects::emit(e, obj, item),
+        KindPayload::DefaultAcl(i) => defaultacl::emit(e, obj, i),
+        KindPayload::Partition(item) => partitions::emit(e, obj, item),
+        KindPayload::Policy(item) => policies::emit(e, obj, item),
+        KindPayload::Statistics(item) => statistics::emit(e, obj, item),
     }
 }
 
