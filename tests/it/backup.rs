@@ -1,19 +1,21 @@
 //! Backups through a repository (`pgbm_core::backup`): the fixture corpus round-trips
 //! through backup and restore, encrypted or not, with one job or several; the script of
-//! a backup is the plain dump; verify tells good archives from damaged ones; wrong keys
-//! and missing backups fail as such; a selective restore restores one table; an
-//! interrupted backup leaves nothing in the repository. Local directories and S3
-//! (the shared moto server of `pgbm_testing::s3`) both.
+//! a backup is the plain dump; verify tells good archives from damaged ones (changed
+//! bytes, truncations, swapped and spliced frames); wrong keys and missing backups fail
+//! as such; a selective restore restores one table; an interrupted backup, or one whose
+//! S3 endpoint stops mid-upload, leaves nothing in the repository. Local directories
+//! and S3 (the shared moto server of `pgbm_testing::s3`) both.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pgbm_core::archive::Compression;
 use pgbm_core::backup::{BackupStatus, Progress};
 use pgbm_core::crypto::{KdfParams, KeyFileKey, KeySource, Passphrase, PassphraseKey};
-use pgbm_core::storage::OpenOptions;
+use pgbm_core::storage::{Backoff, OpenOptions};
 use pgbm_core::{Backup, BackupOptions, DumpOptions, ErrorKind, Repository, RestoreOptions};
-use pgbm_testing::s3::MotoServer;
+use pgbm_testing::s3::{is_upload_part, FaultyProxy, MotoServer};
 use pgbm_testing::{PgCluster, TestDb};
 
 use crate::support::dumptext::normalize;
@@ -113,13 +115,14 @@ async fn every_fixture_round_trips_plain_and_encrypted_with_one_and_four_jobs() 
         (Encryption::Passphrase, 4),
         (Encryption::KeyFile, 4),
         (Encryption::None, 4),
+        (Encryption::KeyFile, 1),
     ] {
         let id = take_backup(source.db(), &repo, &options(enc, n).await).await;
         let db = restore_fresh(&repo, &id, &keys(enc), jobs(n), "bk_rt").await;
         assert_same_database(source, &db, &format!("backup {enc:?}, {n} jobs"));
     }
     let listed = repo.list(&KeySource::new()).await.unwrap();
-    assert_eq!(listed.len(), 4);
+    assert_eq!(listed.len(), 5);
     assert!(listed.iter().all(|e| e.status == BackupStatus::Complete));
     assert!(listed.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
     assert_eq!(listed[1].encryption, "aes-256-gcm");
@@ -263,14 +266,37 @@ async fn verify_fails_on_damaged_archives() {
         let good = std::fs::read(&path).unwrap();
         open_and_verify(&path, &keys(enc)).await.unwrap();
         let len = good.len();
-        let damaged: [(&str, Damage); 6] = [
-            ("header byte", Box::new(|b| b[20] ^= 1)),
-            ("key slot or checksum byte", Box::new(|b| b[60] ^= 0x80)),
-            ("frame byte", Box::new(|b| b[200] ^= 1)),
-            ("trailer byte", Box::new(move |b| b[len - 30] ^= 1)),
-            ("footer byte", Box::new(move |b| b[len - 60] ^= 1)),
-            ("truncation", Box::new(move |b| b.truncate(len - 100))),
+        let mut damaged: Vec<(String, Damage)> = vec![
+            ("header byte".into(), Box::new(|b| b[20] ^= 1)),
+            (
+                "key slot or checksum byte".into(),
+                Box::new(|b| b[60] ^= 0x80),
+            ),
+            ("frame byte".into(), Box::new(|b| b[200] ^= 1)),
+            ("trailer byte".into(), Box::new(move |b| b[len - 30] ^= 1)),
+            ("footer byte".into(), Box::new(move |b| b[len - 60] ^= 1)),
+            (
+                "truncation".into(),
+                Box::new(move |b| b.truncate(len - 100)),
+            ),
         ];
+        // Truncated in every part of the archive, and at the borders between parts.
+        let (header, footer) = (header_len(&good), footer_offset(&good));
+        for at in [
+            30,
+            header - 1,
+            header,
+            header + (footer - header) / 2,
+            footer,
+            len - 41,
+            len - 40,
+            len - 1,
+        ] {
+            damaged.push((
+                format!("truncation to {at} bytes"),
+                Box::new(move |b| b.truncate(at)),
+            ));
+        }
         for (what, damage) in damaged {
             let mut bytes = good.clone();
             damage(&mut bytes);
@@ -282,6 +308,136 @@ async fn verify_fails_on_damaged_archives() {
         }
         std::fs::write(&path, &good).unwrap();
     }
+}
+
+/// The archive header's length (its fixed part says).
+fn header_len(archive: &[u8]) -> usize {
+    u32::from_le_bytes(archive[40..44].try_into().unwrap()) as usize
+}
+
+/// Where the footer starts (the trailer says).
+fn footer_offset(archive: &[u8]) -> usize {
+    let trailer = &archive[archive.len() - 40..];
+    usize::try_from(u64::from_le_bytes(trailer[..8].try_into().unwrap())).unwrap()
+}
+
+/// The frames of an unencrypted, uncompressed archive, whose footer (index and
+/// manifest) is JSON in the clear: (offset in the data area, stored length), in
+/// offset order.
+fn data_area_frames(archive: &[u8]) -> Vec<(usize, usize)> {
+    let trailer = &archive[archive.len() - 40..];
+    let stored = usize::try_from(u64::from_le_bytes(trailer[8..16].try_into().unwrap())).unwrap();
+    let start = footer_offset(archive);
+    // The stored footer is the JSON followed by its 16-byte tag.
+    let footer: serde_json::Value =
+        serde_json::from_slice(&archive[start..start + stored - 16]).unwrap();
+    let mut frames: Vec<(usize, usize)> = footer["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|segment| segment["frames"].as_array().unwrap().clone())
+        .map(|f| {
+            let n = |i: usize| usize::try_from(f[i].as_u64().unwrap()).unwrap();
+            (n(0), n(1))
+        })
+        .collect();
+    frames.sort_unstable();
+    frames
+}
+
+/// Checks that `bytes`, written over the archive at `path`, fail to verify as corrupt
+/// with an error that names a frame.
+async fn expect_corrupt_frame(path: &Path, bytes: &[u8], keys: &KeySource, what: &str) {
+    std::fs::write(path, bytes).unwrap();
+    let err = open_and_verify(path, keys)
+        .await
+        .expect_err(&format!("{what} went unnoticed"));
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{what}: {err}");
+    assert!(err.to_string().contains("frame"), "{what}: {err}");
+}
+
+/// Two frames swapped, a frame spliced in from another archive of the same database
+/// (same options, same data: a frame of the same length in the same place) and a
+/// changed index entry all fail `verify`, encrypted or not. The archives are
+/// uncompressed and made with one job, so that an encrypted archive's frames lie where
+/// those of its unencrypted twin do, whose index can be read without a key.
+#[tokio::test]
+async fn verify_fails_on_swapped_and_spliced_frames_and_a_changed_index() {
+    let source = Source::get("data_edge").await;
+    let mut archives = Vec::new();
+    for enc in [
+        Encryption::None,
+        Encryption::None,
+        Encryption::KeyFile,
+        Encryption::KeyFile,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repo_at(dir.path()).await;
+        let opts = options(enc, 1).await.with_compression(Compression::None);
+        take_backup(source.db(), &repo, &opts).await;
+        let bytes = std::fs::read(archive_path(dir.path())).unwrap();
+        archives.push((enc, dir, bytes));
+    }
+    let twin = &archives[0].2;
+    let frames = data_area_frames(twin);
+    assert!(frames.len() >= 3, "{frames:?}");
+    let data_len = footer_offset(twin) - header_len(twin);
+    // The biggest frame (table data): spliced from the other archive.
+    let (spliced_at, spliced_len) = *frames.iter().max_by_key(|f| f.1).unwrap();
+    for pair in archives.chunks(2) {
+        let (enc, dir, good) = &pair[0];
+        let other = &pair[1].2;
+        let path = archive_path(dir.path());
+        let (h, other_h) = (header_len(good), header_len(other));
+        for archive in [good, other] {
+            assert_eq!(
+                footer_offset(archive) - header_len(archive),
+                data_len,
+                "{enc:?}: the frames lie as in the unencrypted twin"
+            );
+        }
+        open_and_verify(&path, &keys(*enc)).await.unwrap();
+
+        // The first two frames in the data area, swapped.
+        let ((a, a_len), (b, b_len)) = (frames[0], frames[1]);
+        assert_eq!(a + a_len, b, "adjacent");
+        let mut swapped = good.clone();
+        let mut moved = good[h + b..h + b + b_len].to_vec();
+        moved.extend_from_slice(&good[h + a..h + a + a_len]);
+        swapped.splice(h + a..h + b + b_len, moved);
+        let what = format!("{enc:?}: two frames swapped");
+        expect_corrupt_frame(&path, &swapped, &keys(*enc), &what).await;
+
+        let mut spliced = good.clone();
+        spliced[h + spliced_at..h + spliced_at + spliced_len]
+            .copy_from_slice(&other[other_h + spliced_at..other_h + spliced_at + spliced_len]);
+        assert_ne!(
+            &spliced, good,
+            "the other archive's frame differs (its tag)"
+        );
+        let what = format!("{enc:?}: a frame spliced from another archive");
+        expect_corrupt_frame(&path, &spliced, &keys(*enc), &what).await;
+        std::fs::write(&path, good).unwrap();
+    }
+
+    // The unencrypted index, changed in one digit of a segment's checksum (still
+    // well-formed JSON): the footer's tag catches it.
+    let (_, dir, good) = &archives[0];
+    let path = archive_path(dir.path());
+    let text = String::from_utf8_lossy(good);
+    let key = "\"plaintext_sha256\":\"";
+    let at = text.find(key).expect("a checksum in the clear index") + key.len();
+    assert!(
+        at > footer_offset(good),
+        "the checksum found is the index's"
+    );
+    let mut changed = good.clone();
+    changed[at] = if changed[at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&path, &changed).unwrap();
+    let err = open_and_verify(&path, &KeySource::new())
+        .await
+        .expect_err("a changed index went unnoticed");
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
 }
 
 #[tokio::test]
@@ -517,15 +673,21 @@ async fn s3_repo(hint: &str) -> (String, Repository) {
 
 #[tokio::test]
 async fn s3_backups_round_trip_and_list() {
-    let source = Source::get("constraints").await;
+    let source = Source::get(crate::support::fixtures::ALL).await;
     let (bucket, repo) = s3_repo("bk_rt").await;
-    for enc in [Encryption::None, Encryption::Passphrase] {
-        let id = take_backup(source.db(), &repo, &options(enc, 2).await).await;
-        let db = restore_fresh(&repo, &id, &keys(enc), jobs(2), "bk_s3").await;
-        assert_same_database(source, &db, &format!("S3 backup, {enc:?}"));
+    let runs = [
+        (Encryption::None, 1),
+        (Encryption::Passphrase, 4),
+        (Encryption::KeyFile, 1),
+        (Encryption::None, 4),
+    ];
+    for (enc, n) in runs {
+        let id = take_backup(source.db(), &repo, &options(enc, n).await).await;
+        let db = restore_fresh(&repo, &id, &keys(enc), jobs(n), "bk_s3").await;
+        assert_same_database(source, &db, &format!("S3 backup, {enc:?}, {n} jobs"));
     }
     let listed = repo.list(&KeySource::new()).await.unwrap();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), runs.len());
     let mut keys_seen = MotoServer::shared().object_keys(&bucket);
     keys_seen.sort();
     let want: Vec<String> = listed
@@ -553,4 +715,42 @@ async fn an_s3_backup_that_fails_midway_leaves_no_object_and_no_upload() {
     }
     assert_eq!(moto.multipart_uploads(&bucket), Vec::<String>::new());
     assert_eq!(moto.object_keys(&bucket), Vec::<String>::new());
+}
+
+/// The S3 endpoint stops taking the archive mid-upload (every part after the first is
+/// cut, as by a server that went away while the backup ran): the backup fails, its
+/// multipart upload is aborted, and the bucket holds no object and no open upload.
+#[tokio::test]
+async fn an_s3_endpoint_that_stops_mid_upload_leaves_no_object_and_no_upload() {
+    let db = big_db("bk_s3stop").await;
+    let moto = MotoServer::shared();
+    let bucket = moto.create_bucket("bk_stop");
+    let proxy = FaultyProxy::start(moto.port(), |line| {
+        line.contains("partNumber=") && !is_upload_part(line, 1)
+    });
+    // Few, quick retries: every attempt of part 2 is cut.
+    let backoff = Backoff::new(3, Duration::from_millis(10), Duration::from_millis(50));
+    let mut options = OpenOptions::default();
+    options.s3 = moto
+        .s3_options()
+        .with_endpoint(proxy.endpoint())
+        .with_backoff(backoff);
+    options.backoff = backoff;
+    let repo = Repository::open_with(&format!("s3://{bucket}/team/prod"), &options)
+        .await
+        .unwrap();
+    let (conn, opts) = (db.conn_options(), BackupOptions::default());
+    let run = pgbm_core::backup(&conn, &repo, &opts, Arc::new(Progress::new()));
+    let err = within_limit("backup to a stopped S3 endpoint", run)
+        .await
+        .expect_err("a backup whose upload cannot finish must fail");
+    assert!(proxy.cut_requests() > 0, "no part was cut: {err}");
+    assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !moto.multipart_uploads(&bucket).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(moto.multipart_uploads(&bucket), Vec::<String>::new());
+    assert_eq!(moto.object_keys(&bucket), Vec::<String>::new());
+    assert!(repo.list(&KeySource::new()).await.unwrap().is_empty());
 }
