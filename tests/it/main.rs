@@ -9,6 +9,7 @@
 //! - [`oracle`]: pgbm's dump is line for line the cluster's own `pg_dump` output, in every
 //!   output mode (header versions and `\restrict` keys aside).
 //! - [`restore_pgdump`]: pgbm restores what pg_dump wrote.
+//! - [`backup`]: backups through a repository: round trips, `cat`, verify, damage, keys.
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
 //! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
 //! - [`database`]: `--create` with the database's own properties.
@@ -18,6 +19,7 @@
 #[macro_use]
 mod support;
 
+mod backup;
 mod database;
 mod extension_config;
 mod globals;

@@ -45,9 +45,21 @@ pub enum Command {
     /// Dump a database as a plain SQL script, like pg_dump -Fp
     #[command(disable_help_flag = true)]
     Dump(DumpArgs),
-    /// Run a plain SQL script (pgbm's or pg_dump's) against a database
+    /// Restore a backup from a repository, or run a plain SQL script (pgbm's or pg_dump's)
     #[command(disable_help_flag = true)]
     Restore(RestoreArgs),
+    /// Back up a database into a repository
+    #[command(disable_help_flag = true)]
+    Backup(BackupArgs),
+    /// List the backups of a repository
+    List(ListArgs),
+    /// Write a backup's plain SQL script to stdout
+    Cat(CatArgs),
+    /// Check a backup: every frame and checksum, and optionally a test restore
+    Verify(VerifyArgs),
+    /// Manage key files
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 /// `pgbm dump`.
@@ -122,18 +134,41 @@ pub struct DumpArgs {
 /// `pgbm restore`.
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The script to run; `-` or absent: stdin
-    #[arg(value_name = "FILE")]
+    /// With --repo: the backup (an id, an unambiguous id prefix, or `latest`). Without:
+    /// a plain SQL script or a backup archive file; `-` or absent: a script on stdin
+    #[arg(value_name = "FILE|BACKUP")]
     pub file: Option<PathBuf>,
-    /// Run the whole script in one transaction
+    /// Restore a backup of this repository (a directory, file:// or s3://bucket/prefix)
+    #[arg(long, value_name = "URL", env = "PGBM_REPO")]
+    pub repo: Option<String>,
+    /// Run the whole script in one transaction (scripts, or backups with one job)
     #[arg(short = '1', long)]
     pub single_transaction: bool,
-    /// Create the target database first (connect to -d, create --target-db)
+    /// Create the target database first (connect to -d, create --target-db; for a
+    /// backup the default name is the database backed up)
     #[arg(short = 'C', long)]
     pub create: bool,
     /// The database to restore into (with --create: the one to create)
     #[arg(long, value_name = "NAME")]
     pub target_db: Option<String>,
+    /// Backups: connections loading data and building indexes at once
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Backups: drop each object before creating it
+    #[arg(short = 'c', long)]
+    pub clean: bool,
+    /// Backups: use DROP ... IF EXISTS (with --clean)
+    #[arg(long)]
+    pub if_exists: bool,
+    /// Backups: restore only this schema (repeatable)
+    #[arg(short = 'n', long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+    /// Backups: restore only this table, `name` or `schema.name` (repeatable)
+    #[arg(short = 't', long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// Keys of encrypted backups.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Print help
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -142,8 +177,116 @@ pub struct RestoreArgs {
     pub conn: ConnArgs,
 }
 
-/// Connection flags, as pg_dump and psql spell them.
+/// `pgbm backup`.
 #[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Database to back up: a name, a conninfo string or a URI (same as -d)
+    #[arg(value_name = "DBNAME", conflicts_with = "dbname")]
+    pub dbname_positional: Option<DbnameArg>,
+    /// The repository: a directory, file:// or s3://bucket/prefix
+    #[arg(long, value_name = "URL", env = "PGBM_REPO")]
+    pub repo: Option<String>,
+    /// Connections dumping table data at once (sharing one snapshot)
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Compression: zstd, zstd:LEVEL (-7 to 22) or none
+    #[arg(long = "compress", value_name = "METHOD", default_value = "zstd:3")]
+    pub compress: String,
+    /// A label shown by `pgbm list`
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// PBKDF2 iterations of a new passphrase slot (default 600000; lower only for tests)
+    #[arg(long, value_name = "N", hide = true)]
+    pub kdf_iterations: Option<u32>,
+    /// Keys to encrypt with (a passphrase and/or key files: one key slot each).
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Print help
+    #[arg(short = '?', long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Connection options.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `pgbm list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The repository: a directory, file:// or s3://bucket/prefix
+    #[arg(long, value_name = "URL", env = "PGBM_REPO")]
+    pub repo: Option<String>,
+    /// Keys to read encrypted backups that have no listing cache.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// `pgbm cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// The backup: an id, an unambiguous id prefix or `latest` (with --repo), or an
+    /// archive file
+    #[arg(value_name = "BACKUP")]
+    pub backup: String,
+    /// The repository: a directory, file:// or s3://bucket/prefix
+    #[arg(long, value_name = "URL", env = "PGBM_REPO")]
+    pub repo: Option<String>,
+    /// Keys of encrypted backups.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// `pgbm verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The backup: an id, an unambiguous id prefix or `latest` (with --repo), or an
+    /// archive file
+    #[arg(value_name = "BACKUP")]
+    pub backup: String,
+    /// The repository: a directory, file:// or s3://bucket/prefix
+    #[arg(long, value_name = "URL", env = "PGBM_REPO")]
+    pub repo: Option<String>,
+    /// Also restore into a scratch database on this server (a conninfo string, URI or
+    /// database name; PG* variables apply), compare row counts, and drop it
+    #[arg(long, value_name = "CONN")]
+    pub restore_to: Option<DbnameArg>,
+    /// Connections used by the test restore
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Keys of encrypted backups.
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// `pgbm key ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new random key file (mode 0600); it must not exist yet
+    Generate(KeyGenerateArgs),
+}
+
+/// `pgbm key generate`.
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// The key file to create
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// Where keys come from. Never from a bare argument: a passphrase in the command line
+/// would show in `ps` and shell history.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Encryption keys")]
+pub struct KeyArgs {
+    /// Read the passphrase from FILE (all of it but a final newline; default: $PGBM_PASSPHRASE)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// A key file made by `pgbm key generate` (repeatable)
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_files: Vec<PathBuf>,
+}
+
+/// Connection flags, as pg_dump and psql spell them.
+#[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Connection options")]
 pub struct ConnArgs {
     /// Database to connect to: a name, a conninfo string (`host=... dbname=...`) or a URI

@@ -8,7 +8,7 @@ use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 
 use crate::output::{AtomicFile, PipeWatch};
 use crate::printer::Printer;
-use crate::settings::{DumpSettings, Input, Output, RestoreSettings};
+use crate::settings::{BackupRef, DumpSettings, Input, Output, RestoreSettings};
 
 /// Buffer between the core and the output file or pipe: large enough for few system
 /// calls, small enough to keep memory flat however big the dump is.
@@ -80,6 +80,24 @@ where
 /// # Errors
 /// Whatever the core reports, and I/O errors opening the input.
 pub async fn restore(settings: RestoreSettings, printer: Printer) -> Result<Outcome> {
+    if let (Some(repo), Input::File(spec)) = (&settings.repo, &settings.input) {
+        let backup = BackupRef::InRepo {
+            repo: repo.clone(),
+            spec: spec.to_string_lossy().into_owned(),
+        };
+        return crate::backups::restore(settings, backup, printer).await;
+    }
+    if let Input::File(path) = &settings.input {
+        if crate::backups::is_archive(path).await {
+            let backup = BackupRef::File(path.clone());
+            return crate::backups::restore(settings, backup, printer).await;
+        }
+    }
+    if settings.uses_backup_options() {
+        return Err(Error::usage(
+            "--jobs, --clean, --schema and --table apply to backups; this is a plain SQL script",
+        ));
+    }
     tracing::info!("connecting to {}", settings.conn.describe());
     let started = Instant::now();
     let summary = match &settings.input {

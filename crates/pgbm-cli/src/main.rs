@@ -10,21 +10,25 @@
 //! a half-written `-f` file).
 
 mod args;
+mod backups;
 mod commands;
 mod output;
 mod printer;
+mod progress;
 mod redact;
+mod secrets;
 mod settings;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use pgbm_core::{Error, Result};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-use args::{Cli, Command, GlobalArgs};
+use args::{Cli, Command, GlobalArgs, KeyCommand};
 use commands::Outcome;
 use printer::Printer;
 
@@ -64,19 +68,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// How long an interrupted command's cleanup may run in the background (aborting an
+/// upload, removing a temporary object) before pgbm exits anyway.
+const CLEANUP_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs `command`; `Ok(None)` if a signal came first. Dropping the command's future
-/// on a signal closes its connections and removes any temporary dump file.
+/// on a signal closes its connections and removes any temporary dump file; storage
+/// uploads abort in background tasks, which get [`CLEANUP_GRACE`] to finish.
 async fn run_until_signal(command: Command, printer: Printer) -> Result<Option<Outcome>> {
     // Installed before the command starts, so that a signal can never find the
     // default disposition (death without cleanup) once a temporary file exists.
     let signals = Signals::install();
-    tokio::select! {
-        result = run(command, printer) => result.map(Some),
-        signal = signals.recv() => {
-            tracing::warn!("interrupted by {signal}");
-            Ok(None)
-        }
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    let signal = tokio::select! {
+        result = run(command, printer) => return result.map(Some),
+        signal = signals.recv() => signal,
+    };
+    tracing::warn!("interrupted by {signal}");
+    let deadline = Instant::now() + CLEANUP_GRACE;
+    while metrics.num_alive_tasks() > tasks_before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    Ok(None)
 }
 
 /// Dispatches to the command.
@@ -86,6 +100,11 @@ async fn run(command: Command, printer: Printer) -> Result<Outcome> {
         Command::Restore(args) => {
             commands::restore(settings::restore_settings(&args)?, printer).await
         }
+        Command::Backup(args) => backups::backup(settings::backup_settings(&args)?, printer).await,
+        Command::List(args) => backups::list(settings::list_settings(&args)?, printer).await,
+        Command::Cat(args) => backups::cat(settings::cat_settings(&args)?, printer).await,
+        Command::Verify(args) => backups::verify(settings::verify_settings(&args)?, printer).await,
+        Command::Key(KeyCommand::Generate(args)) => backups::key_generate(&args.output, printer),
     }
 }
 

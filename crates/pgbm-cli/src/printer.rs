@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::Duration;
 
+use pgbm_core::backup::{BackupEntry, BackupSummary, RestoreCheck, VerifyReport};
 use pgbm_core::{DumpSummary, Error, RestoreSummary};
 use serde::Serialize;
 
@@ -45,6 +46,34 @@ struct RestoreJson {
     copy_bytes: u64,
     copy_rows: u64,
     elapsed_seconds: f64,
+}
+
+/// `--json` output of `pgbm backup`: the listing data plus the wall time.
+#[derive(Debug, Serialize)]
+struct BackupJson<'a> {
+    command: &'static str,
+    #[serde(flatten)]
+    entry: &'a BackupEntry,
+    elapsed_seconds: f64,
+}
+
+/// `--json` output of `pgbm verify`.
+#[derive(Debug, Serialize)]
+struct VerifyJson<'a> {
+    command: &'static str,
+    status: &'static str,
+    #[serde(flatten)]
+    report: &'a VerifyReport,
+    restore_check: Option<&'a RestoreCheck>,
+    elapsed_seconds: f64,
+}
+
+/// `--json` output of `pgbm key generate`.
+#[derive(Debug, Serialize)]
+struct KeyJson<'a> {
+    command: &'static str,
+    file: &'a str,
+    key_id: &'a str,
 }
 
 impl Printer {
@@ -103,6 +132,107 @@ impl Printer {
                 copy_rows: summary.copy_rows,
                 elapsed_seconds: elapsed.as_secs_f64(),
             });
+        }
+    }
+
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Reports a finished backup: its id on stdout (so `id=$(pgbm backup ...)` works),
+    /// or the JSON object; with `-v` a summary on stderr.
+    pub fn backup_done(&self, summary: &BackupSummary) {
+        let e = &summary.entry;
+        if self.verbose > 0 && !self.quiet {
+            eprintln!(
+                "pgbm: backup {} of {}: {} tables, {} rows, {} of SQL stored in {} ({}) in {:.1} s",
+                e.id,
+                e.database,
+                e.tables,
+                e.rows,
+                human_bytes(e.plaintext_bytes),
+                human_bytes(e.size_bytes),
+                if e.encryption == "none" {
+                    "not encrypted"
+                } else {
+                    "encrypted"
+                },
+                summary.elapsed.as_secs_f64()
+            );
+        }
+        if self.json {
+            print_json(&BackupJson {
+                command: "backup",
+                entry: e,
+                elapsed_seconds: summary.elapsed.as_secs_f64(),
+            });
+        } else {
+            print_line(&e.id);
+        }
+    }
+
+    /// Prints a repository's backups: a table, or with `--json` an array of objects.
+    pub fn backup_list(&self, entries: &[BackupEntry]) {
+        if self.json {
+            print_json(&entries);
+            return;
+        }
+        if entries.is_empty() {
+            if !self.quiet {
+                eprintln!("pgbm: no backups");
+            }
+            return;
+        }
+        print_line(&list_table(entries));
+    }
+
+    /// Reports a verified backup: one line on stdout, or the JSON object.
+    pub fn verify_done(
+        &self,
+        report: &VerifyReport,
+        check: Option<&RestoreCheck>,
+        elapsed: Duration,
+    ) {
+        if self.json {
+            print_json(&VerifyJson {
+                command: "verify",
+                status: "ok",
+                report,
+                restore_check: check,
+                elapsed_seconds: elapsed.as_secs_f64(),
+            });
+            return;
+        }
+        let mut line = format!(
+            "backup {}: ok ({} segments, {} frames, {} checked)",
+            report.id,
+            report.segments,
+            report.frames,
+            human_bytes(report.plaintext_bytes)
+        );
+        if let Some(c) = check {
+            line.push_str(&format!(
+                "; test restore: {} tables, {} rows as recorded",
+                c.tables, c.rows
+            ));
+        }
+        print_line(&line);
+    }
+
+    /// Reports a new key file (on stderr: stdout stays free for scripts).
+    pub fn key_generated(&self, file: &Path, key_id: &str) {
+        let file = file.display().to_string();
+        if self.json {
+            print_json(&KeyJson {
+                command: "key generate",
+                file: &file,
+                key_id,
+            });
+        } else if !self.quiet {
+            eprintln!(
+                "pgbm: wrote key file {file} (key id {key_id}); keep a copy away from the backups"
+            );
         }
     }
 
@@ -170,6 +300,79 @@ fn human_bytes(n: u64) -> String {
         format!("{n} bytes")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The `pgbm list` table: one line per backup, oldest first.
+fn list_table(entries: &[BackupEntry]) -> String {
+    let header = [
+        "ID",
+        "DATABASE",
+        "STARTED (UTC)",
+        "SIZE",
+        "TABLES",
+        "ROWS",
+        "ENCRYPTED",
+        "STATUS",
+        "TAG",
+    ];
+    let rows: Vec<[String; 9]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.id.clone(),
+                e.database.clone(),
+                e.started_at
+                    .get(..19)
+                    .unwrap_or(&e.started_at)
+                    .replace('T', " "),
+                human_bytes(e.size_bytes),
+                e.tables.to_string(),
+                e.rows.to_string(),
+                match e.encryption.as_str() {
+                    "none" => "no",
+                    "" => "?",
+                    _ => "yes",
+                }
+                .to_string(),
+                serde_json::to_value(e.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                e.tag.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut out = vec![line(&header)];
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        out.push(line(&cells));
+    }
+    out.join("\n")
+}
+
+/// Prints one line on stdout; a closed stdout is not an error worth reporting.
+fn print_line(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let result = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    if let Err(e) = result {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            tracing::warn!("could not print to stdout: {e}");
+        }
     }
 }
 

@@ -6,9 +6,14 @@
 
 use std::path::PathBuf;
 
+use pgbm_core::archive::Compression;
+use pgbm_core::crypto::DEFAULT_PBKDF2_ITERATIONS;
 use pgbm_core::{ConnOptions, DumpOptions, Error, RestoreOptions, Result};
 
-use crate::args::{ConnArgs, DbnameArg, DumpArgs, RestoreArgs};
+use crate::args::{
+    BackupArgs, CatArgs, ConnArgs, DbnameArg, DumpArgs, ListArgs, RestoreArgs, VerifyArgs,
+};
+use crate::secrets::Secrets;
 
 /// Where a dump goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +51,84 @@ pub struct RestoreSettings {
     pub conn: ConnOptions,
     /// How to restore.
     pub options: RestoreOptions,
-    /// The script.
+    /// The script, or (with `repo`) the backup.
     pub input: Input,
+    /// The repository of the backup to restore.
+    pub repo: Option<String>,
+    /// Keys of encrypted backups.
+    pub secrets: Secrets,
+}
+
+impl RestoreSettings {
+    /// Whether options that only a backup can honour were given.
+    pub fn uses_backup_options(&self) -> bool {
+        let o = &self.options;
+        o.jobs > 1 || !o.schemas.is_empty() || !o.tables.is_empty() || o.clean
+    }
+}
+
+/// A backup named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupRef {
+    /// `spec` (an id, an id prefix or `latest`) in the repository `repo`.
+    InRepo {
+        /// The repository location.
+        repo: String,
+        /// The backup.
+        spec: String,
+    },
+    /// An archive file given by path (no `--repo`).
+    File(PathBuf),
+}
+
+/// Everything `pgbm backup` needs.
+#[derive(Debug)]
+pub struct BackupSettings {
+    /// The server and database to back up.
+    pub conn: ConnOptions,
+    /// The repository location.
+    pub repo: String,
+    /// Connections dumping table data.
+    pub jobs: usize,
+    /// Compression of the archive.
+    pub compression: Compression,
+    /// The tag, if any.
+    pub tag: Option<String>,
+    /// Keys to encrypt with.
+    pub secrets: Secrets,
+    /// PBKDF2 iterations of the passphrase slot.
+    pub kdf_iterations: u32,
+}
+
+/// Everything `pgbm list` needs.
+#[derive(Debug)]
+pub struct ListSettings {
+    /// The repository location.
+    pub repo: String,
+    /// Keys for backups without a listing cache.
+    pub secrets: Secrets,
+}
+
+/// Everything `pgbm cat` needs.
+#[derive(Debug)]
+pub struct CatSettings {
+    /// The backup.
+    pub backup: BackupRef,
+    /// Keys of encrypted backups.
+    pub secrets: Secrets,
+}
+
+/// Everything `pgbm verify` needs.
+#[derive(Debug)]
+pub struct VerifySettings {
+    /// The backup.
+    pub backup: BackupRef,
+    /// Keys of encrypted backups.
+    pub secrets: Secrets,
+    /// The server of the test restore, if asked.
+    pub restore_to: Option<ConnOptions>,
+    /// Connections of the test restore.
+    pub jobs: usize,
 }
 
 /// Resolves `pgbm dump`'s arguments.
@@ -102,17 +183,126 @@ pub fn restore_settings(args: &RestoreArgs) -> Result<RestoreSettings> {
     if args.target_db.as_deref() == Some("") {
         return Err(Error::usage("--target-db must not be empty"));
     }
+    if args.if_exists && !args.clean {
+        return Err(Error::usage(
+            "option --if-exists requires option -c/--clean",
+        ));
+    }
     let mut options = RestoreOptions::default();
     options.single_transaction = args.single_transaction;
     options.create = args.create;
     options.target_db.clone_from(&args.target_db);
-    Ok(RestoreSettings {
+    options.jobs = args.jobs.map_or(1, usize::from);
+    options.clean = args.clean;
+    options.if_exists = args.if_exists;
+    options.schemas.clone_from(&args.schemas);
+    options.tables.clone_from(&args.tables);
+    let input = match &args.file {
+        Some(path) if path.as_os_str() != "-" => Input::File(path.clone()),
+        _ if args.repo.is_some() => {
+            return Err(Error::usage(
+                "which backup? give its id, an id prefix or `latest`",
+            ))
+        }
+        _ => Input::Stdin,
+    };
+    let settings = RestoreSettings {
         conn: conn_options(&args.conn, args.conn.dbname.as_ref())?,
         options,
-        input: match &args.file {
-            Some(path) if path.as_os_str() != "-" => Input::File(path.clone()),
-            _ => Input::Stdin,
+        input,
+        repo: args.repo.clone(),
+        secrets: Secrets::load(&args.keys)?,
+    };
+    if settings.input == Input::Stdin && settings.uses_backup_options() {
+        return Err(Error::usage(
+            "--jobs, --clean, --schema and --table apply to backups, not to a script on stdin",
+        ));
+    }
+    Ok(settings)
+}
+
+/// The repository of a command that needs one.
+fn required_repo(repo: Option<&String>) -> Result<String> {
+    match repo {
+        Some(r) if !r.is_empty() => Ok(r.clone()),
+        _ => Err(Error::usage(
+            "no repository: give --repo URL or set PGBM_REPO",
+        )),
+    }
+}
+
+/// A backup argument: in the repository if there is one, else an archive file.
+fn backup_ref(backup: &str, repo: Option<&String>) -> BackupRef {
+    match repo {
+        Some(repo) if !repo.is_empty() => BackupRef::InRepo {
+            repo: repo.clone(),
+            spec: backup.to_string(),
         },
+        _ => BackupRef::File(PathBuf::from(backup)),
+    }
+}
+
+/// Resolves `pgbm backup`'s arguments.
+///
+/// # Errors
+/// [`pgbm_core::ErrorKind::Usage`] for a missing repository, a bad compression or bad
+/// connection options; errors reading key files.
+pub fn backup_settings(args: &BackupArgs) -> Result<BackupSettings> {
+    let dbname = args
+        .dbname_positional
+        .as_ref()
+        .or(args.conn.dbname.as_ref());
+    let kdf_iterations = args.kdf_iterations.unwrap_or(DEFAULT_PBKDF2_ITERATIONS);
+    if kdf_iterations == 0 {
+        return Err(Error::usage("--kdf-iterations must be at least 1"));
+    }
+    Ok(BackupSettings {
+        conn: conn_options(&args.conn, dbname)?,
+        repo: required_repo(args.repo.as_ref())?,
+        jobs: usize::from(args.jobs),
+        compression: args.compress.parse()?,
+        tag: args.tag.clone(),
+        secrets: Secrets::load(&args.keys)?,
+        kdf_iterations,
+    })
+}
+
+/// Resolves `pgbm list`'s arguments.
+///
+/// # Errors
+/// [`pgbm_core::ErrorKind::Usage`] for a missing repository; errors reading keys.
+pub fn list_settings(args: &ListArgs) -> Result<ListSettings> {
+    Ok(ListSettings {
+        repo: required_repo(args.repo.as_ref())?,
+        secrets: Secrets::load(&args.keys)?,
+    })
+}
+
+/// Resolves `pgbm cat`'s arguments.
+///
+/// # Errors
+/// Errors reading keys.
+pub fn cat_settings(args: &CatArgs) -> Result<CatSettings> {
+    Ok(CatSettings {
+        backup: backup_ref(&args.backup, args.repo.as_ref()),
+        secrets: Secrets::load(&args.keys)?,
+    })
+}
+
+/// Resolves `pgbm verify`'s arguments.
+///
+/// # Errors
+/// [`pgbm_core::ErrorKind::Usage`] for a bad `--restore-to`; errors reading keys.
+pub fn verify_settings(args: &VerifyArgs) -> Result<VerifySettings> {
+    let restore_to = match &args.restore_to {
+        Some(d) => Some(conn_options(&ConnArgs::default(), Some(d))?),
+        None => None,
+    };
+    Ok(VerifySettings {
+        backup: backup_ref(&args.backup, args.repo.as_ref()),
+        secrets: Secrets::load(&args.keys)?,
+        restore_to,
+        jobs: usize::from(args.jobs),
     })
 }
 

@@ -164,6 +164,21 @@ pub struct TocEntry {
     pub tag: String,
     /// The entry's schema.
     pub namespace: Option<String>,
+    /// The statement that drops the entry's object, as `--clean` writes it (empty if
+    /// none); see [`TocEntry::drop_statement`].
+    pub drop: String,
+}
+
+impl TocEntry {
+    /// The entry's DROP statement, with pg_dump's `--if-exists` rewrite if asked;
+    /// empty if the entry drops nothing (data, comments, privileges).
+    pub fn drop_statement(&self, if_exists: bool) -> String {
+        if if_exists && !self.drop.is_empty() {
+            render::with_if_exists(&self.desc, &self.drop)
+        } else {
+            self.drop.clone()
+        }
+    }
 }
 
 /// Where a segmented dump goes. Table data segments may be open at the same time
@@ -335,6 +350,7 @@ pub async fn dump_segmented<T: DumpTarget>(
             desc: r.desc.to_string(),
             tag: r.tag.clone(),
             namespace: r.namespace.clone(),
+            drop: r.drop.clone(),
         })
         .collect();
     Ok(SegmentedDump {

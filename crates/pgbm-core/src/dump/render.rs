@@ -57,6 +57,8 @@ pub(crate) struct TocRecord {
     pub desc: &'static str,
     pub tag: String,
     pub namespace: Option<String>,
+    /// The entry's DROP statement as `--clean` writes it without `--if-exists`.
+    pub drop: String,
 }
 
 /// A rendered dump.
@@ -173,7 +175,7 @@ impl Renderer<'_> {
                 continue;
             }
             let stmt = if self.opts.if_exists {
-                with_if_exists(e)
+                with_if_exists(e.desc, &e.drop)
             } else {
                 e.drop.clone()
             };
@@ -213,6 +215,7 @@ impl Renderer<'_> {
                 desc: e.desc,
                 tag: e.tag.clone(),
                 namespace: e.namespace.clone(),
+                drop: e.drop.clone(),
             });
             self.out.pieces.push(Piece::Copy(CopyPiece {
                 header: format!("{header}{}", copy.copy_from),
@@ -232,6 +235,7 @@ impl Renderer<'_> {
                 desc: e.desc,
                 tag: e.tag.clone(),
                 namespace: e.namespace.clone(),
+                drop: e.drop.clone(),
             });
             self.out.pieces.push(Piece::LargeObjects(LargeObjectsPiece {
                 header,
@@ -265,6 +269,7 @@ impl Renderer<'_> {
             desc: e.desc,
             tag: e.tag.clone(),
             namespace: e.namespace.clone(),
+            drop: e.drop.clone(),
         });
     }
 
@@ -325,10 +330,10 @@ fn sanitize(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
-/// pg_dump's `--if-exists` rewrite of a DROP statement.
-fn with_if_exists(e: &Entry) -> String {
-    let drop = e.drop.as_str();
-    if e.desc.starts_with("BLOB") {
+/// pg_dump's `--if-exists` rewrite of the DROP statement `drop` of an entry of type
+/// `desc`.
+pub(crate) fn with_if_exists(desc: &str, drop: &str) -> String {
+    if desc.starts_with("BLOB") {
         return super::kinds::largeobjects::drop_if_exists(drop);
     }
     if drop.starts_with("--") {
@@ -338,13 +343,13 @@ fn with_if_exists(e: &Entry) -> String {
         Some(rest) => ("ALTER TABLE IF EXISTS".to_string(), rest),
         None => (String::new(), drop),
     };
-    if matches!(e.desc, "DEFAULT" | "DATABASE PROPERTIES") {
+    if matches!(desc, "DEFAULT" | "DATABASE PROPERTIES") {
         return format!("{head}{rest}");
     }
-    let marker = if e.desc.ends_with("CONSTRAINT") {
+    let marker = if desc.ends_with("CONSTRAINT") {
         "DROP CONSTRAINT".to_string()
     } else {
-        format!("DROP {}", e.desc)
+        format!("DROP {desc}")
     };
     match rest.find(&marker) {
         Some(pos) => format!(
@@ -359,53 +364,32 @@ fn with_if_exists(e: &Entry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dump::emit::Pass;
-
-    fn entry(desc: &'static str, drop: &str) -> Entry {
-        Entry {
-            tag: "t".into(),
-            desc,
-            namespace: None,
-            owner: String::new(),
-            tablespace: None,
-            table_am: None,
-            create: String::new(),
-            drop: drop.into(),
-            copy: None,
-            is_data: false,
-            pass: Pass::Main,
-            owner_object: None,
-            ownerless: false,
-            blobs: None,
-            after_owner: String::new(),
-        }
-    }
 
     #[test]
     fn if_exists_rewrites_like_pg_dump() {
         assert_eq!(
-            with_if_exists(&entry("TABLE", "DROP TABLE app.t;\n")),
+            with_if_exists("TABLE", "DROP TABLE app.t;\n"),
             "DROP TABLE IF EXISTS app.t;\n"
         );
         assert_eq!(
-            with_if_exists(&entry(
+            with_if_exists(
                 "FK CONSTRAINT",
                 "ALTER TABLE ONLY app.c DROP CONSTRAINT c_fk;\n"
-            )),
+            ),
             "ALTER TABLE IF EXISTS ONLY app.c DROP CONSTRAINT IF EXISTS c_fk;\n"
         );
         assert_eq!(
-            with_if_exists(&entry(
+            with_if_exists(
                 "DEFAULT",
                 "ALTER TABLE app.c ALTER COLUMN s DROP DEFAULT;\n"
-            )),
+            ),
             "ALTER TABLE IF EXISTS app.c ALTER COLUMN s DROP DEFAULT;\n"
         );
         assert_eq!(
-            with_if_exists(&entry(
+            with_if_exists(
                 "SCHEMA",
                 "-- *not* dropping schema, since initdb creates it\n"
-            )),
+            ),
             "-- *not* dropping schema, since initdb creates it\n"
         );
     }

@@ -37,6 +37,12 @@ pub struct RestoreOptions {
     pub schemas: Vec<String>,
     /// Segmented restore: only these tables (`name` or `schema.name`).
     pub tables: Vec<String>,
+    /// Segmented restore: drop each selected object before creating it (with
+    /// `create`: drop the whole database first), as pg_restore's `--clean`. A plain
+    /// script cannot be cleaned this way (dump it with `--clean` instead).
+    pub clean: bool,
+    /// With `clean`: `DROP ... IF EXISTS`, so missing objects are no error.
+    pub if_exists: bool,
 }
 
 /// What a restore did.
@@ -74,6 +80,11 @@ pub async fn restore<R>(
 where
     R: AsyncBufRead + Unpin + Send,
 {
+    if opts.clean {
+        return Err(Error::usage(
+            "--clean applies to backups: a plain script drops objects only if it was dumped with --clean",
+        ));
+    }
     let target = target_database(conn, opts)?;
     if opts.create {
         let name = target.as_deref().unwrap_or_default();
@@ -109,15 +120,33 @@ fn target_database(conn: &ConnOptions, opts: &RestoreOptions) -> Result<Option<S
     }
 }
 
+/// A session on the maintenance database `postgres` (or `template1` where there is
+/// none), for creating and dropping databases.
+async fn maintenance_client(conn: &ConnOptions) -> Result<tokio_postgres::Client> {
+    match conn.with_dbname("postgres").connect().await {
+        Err(e) if e.kind() == ErrorKind::DatabaseNotFound => {
+            conn.with_dbname("template1").connect().await
+        }
+        other => other,
+    }
+}
+
+/// Drops `name` (`IF EXISTS` if asked), as pg_restore `--clean --create` does.
+async fn drop_database(conn: &ConnOptions, name: &str, if_exists: bool) -> Result<()> {
+    let client = maintenance_client(conn).await?;
+    let quoted = quote_ident(name);
+    let if_exists = if if_exists { "IF EXISTS " } else { "" };
+    tracing::info!(database = name, "dropping database");
+    client
+        .batch_execute(&format!("DROP DATABASE {if_exists}{quoted}"))
+        .await
+        .map_err(|e| Error::postgres(format_args!("dropping database {quoted}"), e))
+}
+
 /// Creates `name` from `template0`, so that it starts empty whatever was added to
 /// `template1` (the PostgreSQL documentation's advice for restoring a dump).
 async fn create_database(conn: &ConnOptions, name: &str) -> Result<()> {
-    let client = match conn.with_dbname("postgres").connect().await {
-        Err(e) if e.kind() == ErrorKind::DatabaseNotFound => {
-            conn.with_dbname("template1").connect().await?
-        }
-        other => other?,
-    };
+    let client = maintenance_client(conn).await?;
     let quoted = quote_ident(name);
     tracing::info!(database = name, "creating database");
     client

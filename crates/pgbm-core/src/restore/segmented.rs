@@ -7,7 +7,7 @@
 //! settings (the SET block).
 
 use super::executor::Executor;
-use super::{create_database, target_database, RestoreOptions, RestoreSummary};
+use super::{create_database, drop_database, target_database, RestoreOptions, RestoreSummary};
 use crate::conn::ConnOptions;
 use crate::dump::{SegmentKind, SegmentSpec, TocEntry};
 use crate::error::{Error, Result};
@@ -47,7 +47,11 @@ pub async fn restore_segmented<S: SegmentSource>(
     }
     let target = target_database(conn, opts)?;
     if opts.create {
-        create_database(conn, target.as_deref().unwrap_or_default()).await?;
+        let name = target.as_deref().unwrap_or_default();
+        if opts.clean {
+            drop_database(conn, name, opts.if_exists).await?;
+        }
+        create_database(conn, name).await?;
     }
     let session = target.map_or_else(|| conn.clone(), |db| conn.with_dbname(&db));
     let filter = Filter::new(opts);
@@ -61,6 +65,11 @@ pub async fn restore_segmented<S: SegmentSource>(
             SegmentKind::PreData if spec.index == 0 => {
                 let text = read_text(source, spec).await?;
                 preamble = session_preamble(&text);
+                // Into a database just created there is nothing to drop.
+                if opts.clean && !opts.create {
+                    let drops = drop_script(toc, &filter, &preamble, opts.if_exists);
+                    add(&mut total, run_text(&session, opts, &drops, "drops").await?);
+                }
                 let script = select_entries(&text, spec.index, toc, &filter, &preamble);
                 add(
                     &mut total,
@@ -142,6 +151,7 @@ impl Filter {
             desc: "TABLE DATA".into(),
             tag: spec.table.clone().unwrap_or_default(),
             namespace: spec.schema.clone(),
+            drop: String::new(),
         };
         self.entry(&entry)
     }
@@ -186,6 +196,16 @@ fn session_preamble(pre_data: &str) -> String {
         })
         .map(|l| format!("{l}\n"))
         .collect()
+}
+
+/// pg_restore's `--clean`: the DROP statements of the selected entries, last created
+/// first, after the session settings.
+fn drop_script(toc: &[TocEntry], filter: &Filter, preamble: &str, if_exists: bool) -> String {
+    let mut out = preamble.to_string();
+    for e in toc.iter().rev().filter(|e| filter.entry(e)) {
+        out.push_str(&e.drop_statement(if_exists));
+    }
+    out
 }
 
 /// The text of a segment restricted to the selected entries (all of it without a
@@ -414,11 +434,44 @@ mod tests {
             desc: desc.into(),
             tag: tag.into(),
             namespace: Some(ns.into()),
+            drop: String::new(),
         };
         assert!(f.entry(&entry("TABLE", "app", "t")));
         assert!(f.entry(&entry("TABLE DATA", "app", "t")));
         assert!(!f.entry(&entry("INDEX", "app", "t_idx")));
         assert!(!f.entry(&entry("TABLE", "other", "t")));
         assert!(!f.entry(&entry("TABLE", "app", "u")));
+    }
+
+    #[test]
+    fn drops_run_last_created_first_for_the_selection() {
+        let opts = RestoreOptions {
+            schemas: vec!["app".into()],
+            ..RestoreOptions::default()
+        };
+        let entry = |desc: &str, ns: &str, tag: &str, drop: &str| TocEntry {
+            segment: 0,
+            offset: 0,
+            len: 1,
+            desc: desc.into(),
+            tag: tag.into(),
+            namespace: Some(ns.into()),
+            drop: drop.into(),
+        };
+        let toc = [
+            entry("TABLE", "app", "t", "DROP TABLE app.t;\n"),
+            entry("TABLE", "other", "u", "DROP TABLE other.u;\n"),
+            entry("TABLE DATA", "app", "t", ""),
+            entry("INDEX", "app", "t_i", "DROP INDEX app.t_i;\n"),
+        ];
+        let f = Filter::new(&opts);
+        assert_eq!(
+            drop_script(&toc, &f, "SET x = 1;\n", false),
+            "SET x = 1;\nDROP INDEX app.t_i;\nDROP TABLE app.t;\n"
+        );
+        assert_eq!(
+            drop_script(&toc, &f, "", true),
+            "DROP INDEX IF EXISTS app.t_i;\nDROP TABLE IF EXISTS app.t;\n"
+        );
     }
 }
