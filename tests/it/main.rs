@@ -12,12 +12,15 @@
 //! - [`restore_errors`]: how a restore fails: where, with what, and what it leaves behind.
 //! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
 //! - [`database`]: `--create` with the database's own properties.
+//! - [`datasets`]: the public sample databases (pagila, northwind) round-trip and match
+//!   pg_dump on every server.
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
 mod support;
 
 mod database;
+mod datasets;
 mod globals;
 mod oracle;
 mod restore_errors;

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use pgbm_testing::TestDb;
 use tokio::sync::OnceCell;
 
-use super::Server;
+use super::{datasets, Server};
 
 /// The pseudo-fixture name for a database holding every fixture at once.
 pub const ALL: &str = "all";
@@ -376,14 +376,46 @@ impl Source {
             .await
     }
 
+    /// The source database of sample dataset `name` ([`datasets::PAGILA`],
+    /// [`datasets::NORTHWIND`]) on `server`, loaded with psql on first use.
+    ///
+    /// # Panics
+    /// When the server does not start or the dataset does not load.
+    pub async fn dataset(server: Server, name: &str) -> &'static Source {
+        // Datasets and fixtures share the cache; the prefix keeps their names apart.
+        cell(server, &format!("dataset/{name}"))
+            .get_or_init(|| async move {
+                let db = server.cluster().fresh_db(&format!("src_{name}"));
+                // psql blocks this test's runtime thread only: each test has its own.
+                let files = datasets::load(server, name, &db);
+                Source::new(server, db, files)
+            })
+            .await
+    }
+
     /// Creates a fresh database on `server` and loads the files of fixture `name` (or
     /// of all fixtures) that the server can load into it ([`files_for`]).
     async fn load(server: Server, name: &str) -> Source {
+        Source::load_where(server, name, name, |_| true).await
+    }
+
+    /// Creates a fresh database `src_LABEL...` on `server` and loads the files of
+    /// fixture `name` (or of all fixtures) that the server can load ([`files_for`]) and
+    /// `keep` keeps.
+    async fn load_where(
+        server: Server,
+        name: &str,
+        label: &str,
+        keep: impl Fn(&Needs) -> bool,
+    ) -> Source {
         let cluster = server.cluster();
-        let db = cluster.fresh_db(&format!("src_{name}"));
+        let db = cluster.fresh_db(&format!("src_{label}"));
         let client = db.client().await;
         let caps = Capabilities::query(&client, cluster.version()).await;
-        let files = files_for(name, &caps);
+        let files: Vec<String> = files_for(name, &caps)
+            .into_iter()
+            .filter(|stem| keep(&parse_stem(stem).1))
+            .collect();
         assert!(!files.is_empty(), "no fixture files for {name} on {server}");
         for file in &files {
             // The fixtures hold no psql meta-commands, so one simple-query batch runs
@@ -396,6 +428,11 @@ impl Source {
                 );
             }
         }
+        Source::new(server, db, files)
+    }
+
+    /// A source of `files` loaded into `db` on `server`, with no dumps yet.
+    fn new(server: Server, db: TestDb, files: Vec<String>) -> Source {
         Source {
             server,
             db,
