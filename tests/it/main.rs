@@ -14,6 +14,7 @@
 //! - [`database`]: `--create` with the database's own properties.
 //! - [`datasets`]: the public sample databases (pagila, northwind) round-trip and match
 //!   pg_dump on every server.
+//! - [`upgrades`]: a dump of each major restores into every newer major.
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
@@ -28,3 +29,4 @@ mod restore_pgdump;
 mod roundtrip;
 mod segmented;
 mod subscriptions;
+mod upgrades;

@@ -342,6 +342,52 @@ fn fixture_sql(stem: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
+/// The roles the fixtures create (`CREATE ROLE pgbm_...`, README "Roles"), read from
+/// the fixture files, sorted.
+pub fn fixture_roles() -> Vec<String> {
+    let mut roles = BTreeSet::new();
+    for stem in fixture_files() {
+        let sql = fixture_sql(&stem);
+        for (at, _) in sql.match_indices("CREATE ROLE ") {
+            let rest = &sql[at + "CREATE ROLE ".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            roles.insert(rest[..end].to_string());
+        }
+    }
+    roles.into_iter().collect()
+}
+
+/// Creates every role of [`fixture_roles`] on `db`'s cluster that does not exist yet,
+/// as the fixtures do (roles are cluster-wide: a dump of fixtures needs them on any
+/// cluster it is restored into, and pgbm's database dumps, like pg_dump's, leave them
+/// out).
+///
+/// # Panics
+/// When `CREATE ROLE` fails for another reason than the role existing.
+pub async fn create_fixture_roles(db: &TestDb) {
+    let sql: String = fixture_roles()
+        .iter()
+        .map(|role| {
+            format!(
+                "DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object OR \
+                 unique_violation THEN NULL; END $$;\n"
+            )
+        })
+        .collect();
+    db.execute_sql(&sql).await;
+}
+
+#[test]
+fn fixture_roles_are_read_from_the_fixtures() {
+    let roles = fixture_roles();
+    assert!(
+        roles.contains(&"pgbm_alice".to_string()) && roles.iter().all(|r| r.starts_with("pgbm_")),
+        "{roles:?}"
+    );
+}
+
 /// A database loaded with one fixture (or all of them), shared by every test that
 /// dumps it. Never modify it.
 #[derive(Debug)]
@@ -397,6 +443,35 @@ impl Source {
     /// of all fixtures) that the server can load into it ([`files_for`]).
     async fn load(server: Server, name: &str) -> Source {
         Source::load_where(server, name, name, |_| true).await
+    }
+
+    /// The source of every fixture file `server` loads that a server built like `target`
+    /// (with or without ICU and lz4, whatever its major) loads too: all that a dump of
+    /// `server` can carry to `target` (a build without ICU has no ICU collations to
+    /// restore an ICU collation with). When `target` has every feature `server` has,
+    /// this is the source of [`ALL`].
+    ///
+    /// # Panics
+    /// When a server does not start or a fixture does not load.
+    pub async fn portable_to(server: Server, target: Server) -> &'static Source {
+        let caps_of = |server: Server| async move {
+            let cluster = server.cluster();
+            let client = cluster.db("postgres").client().await;
+            Capabilities::query(&client, cluster.version()).await
+        };
+        let (own, theirs) = (caps_of(server).await, caps_of(target).await);
+        let (icu, lz4) = (own.icu && theirs.icu, own.lz4 && theirs.lz4);
+        if (icu, lz4) == (own.icu, own.lz4) {
+            return Source::on(server, ALL).await;
+        }
+        let label = format!("{ALL}_icu{}_lz4{}", u8::from(icu), u8::from(lz4));
+        cell(server, &label)
+            .get_or_init(|| {
+                Source::load_where(server, ALL, &label, move |needs| {
+                    (icu || !needs.icu) && (lz4 || !needs.lz4)
+                })
+            })
+            .await
     }
 
     /// Creates a fresh database `src_LABEL...` on `server` and loads the files of
