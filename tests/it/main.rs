@@ -15,6 +15,7 @@
 //! - [`datasets`]: the public sample databases (pagila, northwind) round-trip and match
 //!   pg_dump on every server.
 //! - [`upgrades`]: a dump of each major restores into every newer major.
+//! - [`nonsuper`]: a role that is not a superuser dumps and restores its own database.
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
@@ -23,6 +24,7 @@ mod support;
 mod database;
 mod datasets;
 mod globals;
+mod nonsuper;
 mod oracle;
 mod restore_errors;
 mod restore_pgdump;
