@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-sample=${PGBM_SAMPLE:-../shared/datasets/northwind/northwind.sql}
+sample=${PGBM_SAMPLE:-tests/datasets/northwind/northwind.sql}
 [[ -f $sample ]] || { echo "demo: sample database $sample not found" >&2; exit 1; }
 
 bindir=${PGBM_PG_BINDIR:-}

@@ -14,6 +14,10 @@
 //! - [`subscriptions`]: subscriptions, which cannot be a fixture (see there).
 //! - [`database`]: `--create` with the database's own properties.
 //! - [`extension_config`]: extension configuration tables that reference each other.
+//! - [`datasets`]: the public sample databases (pagila, northwind) round-trip and match
+//!   pg_dump on every server.
+//! - [`upgrades`]: a dump of each major restores into every newer major.
+//! - [`nonsuper`]: a role that is not a superuser dumps and restores its own database.
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
@@ -21,11 +25,14 @@ mod support;
 
 mod backup;
 mod database;
+mod datasets;
 mod extension_config;
 mod globals;
+mod nonsuper;
 mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
 mod segmented;
 mod subscriptions;
+mod upgrades;

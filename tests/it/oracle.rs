@@ -71,8 +71,15 @@ per_server! {
 /// Compares pgbm's dump of `fixture` on `server` made with the options `set` gives with
 /// `pg_dump args` of the server's major.
 async fn check(server: Server, fixture: &str, args: &[&str], set: fn(&mut DumpOptions)) {
+    let name = format!("fixture {fixture}");
+    check_source(Source::on(server, fixture).await, &name, args, set).await;
+}
+
+/// Compares pgbm's dump of `source` (named `name` in messages) made with the options
+/// `set` gives with `pg_dump args` of its server's major.
+pub async fn check_source(source: &Source, name: &str, args: &[&str], set: fn(&mut DumpOptions)) {
+    let server = source.server();
     let pg_dump = oracle_version(server);
-    let source = Source::on(server, fixture).await;
     let mut opts = DumpOptions::default();
     set(&mut opts);
     let mode = if args.is_empty() {
@@ -81,7 +88,7 @@ async fn check(server: Server, fixture: &str, args: &[&str], set: fn(&mut DumpOp
         args.join(" ")
     };
     let files = source.files().join(", ");
-    let what = format!("{server}, fixture {fixture} ({files}), mode {mode}");
+    let what = format!("{server}, {name} ({files}), mode {mode}");
     let actual = pgbm_dump_text(source.db(), &opts, &what).await;
     let expected = source.pg_dump(args);
     assert_same_dump(&what, &pg_dump, &expected, "pgbm", &actual);
@@ -94,7 +101,7 @@ async fn check(server: Server, fixture: &str, args: &[&str], set: fn(&mut DumpOp
 ///
 /// # Panics
 /// When pg_dump is missing or of another major, saying what to install.
-fn oracle_version(server: Server) -> Arc<str> {
+pub fn oracle_version(server: Server) -> Arc<str> {
     type Checked = BTreeMap<Server, Result<Arc<str>, String>>;
     static CHECKED: Mutex<Checked> = Mutex::new(BTreeMap::new());
     // Start the cluster before taking the lock: servers start in parallel, not in turn.

@@ -35,10 +35,16 @@ per_server! {
     }
 }
 
-/// Dumps fixture `name` on `server` with pgbm, restores the dump with pgbm into one
-/// fresh database and with psql into another, and compares both with the source.
+/// [`round_trip_of`] fixture `name` on `server`.
 async fn round_trip(server: Server, name: &str) {
-    let source = Source::on(server, name).await;
+    round_trip_of(Source::on(server, name).await, name).await;
+}
+
+/// Dumps `source` (named `name` in messages and database names) with pgbm, restores the
+/// dump with pgbm into one fresh database and with psql into another, and compares both
+/// with the source.
+pub async fn round_trip_of(source: &Source, name: &str) {
+    let server = source.server();
     let on = format!("{name} ({}) on {server}", source.files().join(", "));
     let dump = pgbm_dump_text(source.db(), &DumpOptions::default(), &on).await;
     let cluster = server.cluster();

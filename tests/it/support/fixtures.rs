@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use pgbm_testing::TestDb;
 use tokio::sync::OnceCell;
 
-use super::Server;
+use super::{datasets, Server};
 
 /// The pseudo-fixture name for a database holding every fixture at once.
 pub const ALL: &str = "all";
@@ -342,6 +342,52 @@ fn fixture_sql(stem: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
+/// The roles the fixtures create (`CREATE ROLE pgbm_...`, README "Roles"), read from
+/// the fixture files, sorted.
+pub fn fixture_roles() -> Vec<String> {
+    let mut roles = BTreeSet::new();
+    for stem in fixture_files() {
+        let sql = fixture_sql(&stem);
+        for (at, _) in sql.match_indices("CREATE ROLE ") {
+            let rest = &sql[at + "CREATE ROLE ".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            roles.insert(rest[..end].to_string());
+        }
+    }
+    roles.into_iter().collect()
+}
+
+/// Creates every role of [`fixture_roles`] on `db`'s cluster that does not exist yet,
+/// as the fixtures do (roles are cluster-wide: a dump of fixtures needs them on any
+/// cluster it is restored into, and pgbm's database dumps, like pg_dump's, leave them
+/// out).
+///
+/// # Panics
+/// When `CREATE ROLE` fails for another reason than the role existing.
+pub async fn create_fixture_roles(db: &TestDb) {
+    let sql: String = fixture_roles()
+        .iter()
+        .map(|role| {
+            format!(
+                "DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object OR \
+                 unique_violation THEN NULL; END $$;\n"
+            )
+        })
+        .collect();
+    db.execute_sql(&sql).await;
+}
+
+#[test]
+fn fixture_roles_are_read_from_the_fixtures() {
+    let roles = fixture_roles();
+    assert!(
+        roles.contains(&"pgbm_alice".to_string()) && roles.iter().all(|r| r.starts_with("pgbm_")),
+        "{roles:?}"
+    );
+}
+
 /// A database loaded with one fixture (or all of them), shared by every test that
 /// dumps it. Never modify it.
 #[derive(Debug)]
@@ -376,14 +422,75 @@ impl Source {
             .await
     }
 
+    /// The source database of sample dataset `name` ([`datasets::PAGILA`],
+    /// [`datasets::NORTHWIND`]) on `server`, loaded with psql on first use.
+    ///
+    /// # Panics
+    /// When the server does not start or the dataset does not load.
+    pub async fn dataset(server: Server, name: &str) -> &'static Source {
+        // Datasets and fixtures share the cache; the prefix keeps their names apart.
+        cell(server, &format!("dataset/{name}"))
+            .get_or_init(|| async move {
+                let db = server.cluster().fresh_db(&format!("src_{name}"));
+                // psql blocks this test's runtime thread only: each test has its own.
+                let files = datasets::load(server, name, &db);
+                Source::new(server, db, files)
+            })
+            .await
+    }
+
     /// Creates a fresh database on `server` and loads the files of fixture `name` (or
     /// of all fixtures) that the server can load into it ([`files_for`]).
     async fn load(server: Server, name: &str) -> Source {
+        Source::load_where(server, name, name, |_| true).await
+    }
+
+    /// The source of every fixture file `server` loads that a server built like `target`
+    /// (with or without ICU and lz4, whatever its major) loads too: all that a dump of
+    /// `server` can carry to `target` (a build without ICU has no ICU collations to
+    /// restore an ICU collation with). When `target` has every feature `server` has,
+    /// this is the source of [`ALL`].
+    ///
+    /// # Panics
+    /// When a server does not start or a fixture does not load.
+    pub async fn portable_to(server: Server, target: Server) -> &'static Source {
+        let caps_of = |server: Server| async move {
+            let cluster = server.cluster();
+            let client = cluster.db("postgres").client().await;
+            Capabilities::query(&client, cluster.version()).await
+        };
+        let (own, theirs) = (caps_of(server).await, caps_of(target).await);
+        let (icu, lz4) = (own.icu && theirs.icu, own.lz4 && theirs.lz4);
+        if (icu, lz4) == (own.icu, own.lz4) {
+            return Source::on(server, ALL).await;
+        }
+        let label = format!("{ALL}_icu{}_lz4{}", u8::from(icu), u8::from(lz4));
+        cell(server, &label)
+            .get_or_init(|| {
+                Source::load_where(server, ALL, &label, move |needs| {
+                    (icu || !needs.icu) && (lz4 || !needs.lz4)
+                })
+            })
+            .await
+    }
+
+    /// Creates a fresh database `src_LABEL...` on `server` and loads the files of
+    /// fixture `name` (or of all fixtures) that the server can load ([`files_for`]) and
+    /// `keep` keeps.
+    async fn load_where(
+        server: Server,
+        name: &str,
+        label: &str,
+        keep: impl Fn(&Needs) -> bool,
+    ) -> Source {
         let cluster = server.cluster();
-        let db = cluster.fresh_db(&format!("src_{name}"));
+        let db = cluster.fresh_db(&format!("src_{label}"));
         let client = db.client().await;
         let caps = Capabilities::query(&client, cluster.version()).await;
-        let files = files_for(name, &caps);
+        let files: Vec<String> = files_for(name, &caps)
+            .into_iter()
+            .filter(|stem| keep(&parse_stem(stem).1))
+            .collect();
         assert!(!files.is_empty(), "no fixture files for {name} on {server}");
         for file in &files {
             // The fixtures hold no psql meta-commands, so one simple-query batch runs
@@ -396,6 +503,11 @@ impl Source {
                 );
             }
         }
+        Source::new(server, db, files)
+    }
+
+    /// A source of `files` loaded into `db` on `server`, with no dumps yet.
+    fn new(server: Server, db: TestDb, files: Vec<String>) -> Source {
         Source {
             server,
             db,
