@@ -2,7 +2,10 @@
 # pgbm's main job, for real, on a fresh machine: build pgbm, start a throwaway
 # PostgreSQL cluster, load the Northwind sample database, dump it with `pgbm dump`,
 # restore the dump into a new database with `pgbm restore`, and check that every
-# table came back with the same rows. Cleans up after itself.
+# table came back with the same rows. Then the same as a backup: an encrypted,
+# parallel `pgbm backup` into a local repository, `pgbm list`, `pgbm verify`, and a
+# parallel `pgbm restore` of it into a third database, checked the same way.
+# Cleans up after itself.
 #
 # Usage: bash scripts/demo.sh        (PGBM_PG_BINDIR may point at other server binaries)
 set -euo pipefail
@@ -64,13 +67,32 @@ ls -l "$work/source.sql"
 echo "== pgbm restore --create --target-db copy $work/source.sql"
 "$pgbm" restore -d postgres --create --target-db copy "$work/source.sql"
 
+# Dumps database $1 and compares it with the source's dump; they may differ only in
+# the random \restrict key.
+same_as_source() {
+    "$pgbm" dump -d "$1" -f "$work/$1.sql"
+    if diff <(grep -v '^\\\(un\)\?restrict' "$work/source.sql") \
+            <(grep -v '^\\\(un\)\?restrict' "$work/$1.sql") >/dev/null; then
+        echo "OK: database '$1' dumps identically ($(grep -c '^COPY ' "$work/source.sql") tables)"
+    else
+        echo "FAILED: database '$1' differs from the source" >&2
+        exit 1
+    fi
+}
+
 echo "== comparing every table's rows"
-"$pgbm" dump -d copy -f "$work/copy.sql"
-# The two dumps differ only in the random \restrict key.
-if diff <(grep -v '^\\\(un\)\?restrict' "$work/source.sql") \
-        <(grep -v '^\\\(un\)\?restrict' "$work/copy.sql") >/dev/null; then
-    echo "OK: the restored database dumps identically ($(grep -c '^COPY ' "$work/source.sql") tables)"
-else
-    echo "FAILED: the restored database differs from the source" >&2
-    exit 1
-fi
+same_as_source copy
+
+echo "== pgbm key generate; pgbm backup -j 2 into the repository $work/repo (encrypted)"
+"$pgbm" key generate -o "$work/demo.key"
+export PGBM_REPO=$work/repo
+"$pgbm" backup -d source -j 2 --key-file "$work/demo.key" --tag demo
+"$pgbm" list
+
+echo "== pgbm verify latest"
+"$pgbm" verify latest --key-file "$work/demo.key"
+
+echo "== pgbm restore latest -j 2 --create --target-db from_backup"
+"$pgbm" restore latest -d postgres --create --target-db from_backup -j 2 \
+    --key-file "$work/demo.key"
+same_as_source from_backup
