@@ -185,7 +185,7 @@ pub(crate) fn emit(
     Ok(e.entries)
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
     /// Appends an entry.
     pub(crate) fn push(&mut self, entry: Entry) {
         self.entries.push(entry);
@@ -948,12 +948,21 @@ impl Emitter<'_> {
         Ok((owner, column))
     }
 
-    fn separate_default(&mut self, table: usize, col: usize) {
-        let rel = &self.catalog.relations[table];
+    /// Relation `table` and its details, when its definition is dumped: the pieces
+    /// written apart from CREATE TABLE (defaults, constraints, indexes) need both.
+    fn dumped_table(&self, table: usize) -> Option<(&'a Relation, &'a RelDetails)> {
+        let catalog: &'a Catalog = self.catalog;
+        let rel = &catalog.relations[table];
         if !self.sel.tables.contains(&rel.oid) {
-            return;
+            return None;
         }
-        let Some(d) = &rel.details else { return };
+        Some((rel, rel.details.as_ref()?))
+    }
+
+    fn separate_default(&mut self, table: usize, col: usize) {
+        let Some((rel, d)) = self.dumped_table(table) else {
+            return;
+        };
         let column = &d.columns[col];
         let Some((_, expr)) = &column.default else {
             return;
@@ -972,11 +981,9 @@ impl Emitter<'_> {
     }
 
     fn separate_check(&mut self, table: usize, check: usize) {
-        let rel = &self.catalog.relations[table];
-        if !self.sel.tables.contains(&rel.oid) {
+        let Some((rel, d)) = self.dumped_table(table) else {
             return;
-        }
-        let Some(d) = &rel.details else { return };
+        };
         let c = &d.checks[check];
         if !c.is_local {
             return;
@@ -1002,11 +1009,9 @@ impl Emitter<'_> {
     }
 
     fn index_constraint(&mut self, table: usize, index: usize) {
-        let rel = &self.catalog.relations[table];
-        if !self.sel.tables.contains(&rel.oid) {
+        let Some((rel, d)) = self.dumped_table(table) else {
             return;
-        }
-        let Some(d) = &rel.details else { return };
+        };
         let idx = &d.indexes[index];
         let Some(con) = &idx.constraint else { return };
         let qrel = qualified(&rel.schema, &rel.name);
@@ -1074,11 +1079,9 @@ impl Emitter<'_> {
     }
 
     fn index(&mut self, table: usize, index: usize) {
-        let rel = &self.catalog.relations[table];
-        if !self.sel.tables.contains(&rel.oid) {
+        let Some((rel, d)) = self.dumped_table(table) else {
             return;
-        }
-        let Some(d) = &rel.details else { return };
+        };
         let idx = &d.indexes[index];
         let qidx = quote_ident(&idx.name);
         let qqidx = qualified(&rel.schema, &idx.name);
@@ -1125,11 +1128,9 @@ impl Emitter<'_> {
     }
 
     fn foreign_key(&mut self, table: usize, fk: usize) {
-        let rel = &self.catalog.relations[table];
-        if !self.sel.tables.contains(&rel.oid) {
+        let Some((rel, d)) = self.dumped_table(table) else {
             return;
-        }
-        let Some(d) = &rel.details else { return };
+        };
         let f = &d.fks[fk];
         let qrel = qualified(&rel.schema, &rel.name);
         let only = if rel.kind == b'p' { "" } else { "ONLY " };
