@@ -31,39 +31,22 @@ macro_rules! dataset_tests {
 }
 
 mod roundtrip {
-    per_server! {
-        v13 => Server::Major(13),
-        v14 => Server::Major(14),
-        v15 => Server::Major(15),
-        v16 => Server::Major(16),
-        v17 => Server::Major(17),
-        v18 => Server::Major(18),
-        debian15 => Server::Debian(15);
-        {
-            async fn run(dataset: &str) {
-                super::super::round_trip(SERVER, dataset).await;
-            }
-
-            dataset_tests!(run);
+    per_every_server! {
+        async fn run(dataset: &str) {
+            super::super::round_trip(SERVER, dataset).await;
         }
+
+        dataset_tests!(run);
     }
 }
 
 mod oracle {
-    per_server! {
-        v14 => Server::Major(14),
-        v15 => Server::Major(15),
-        v16 => Server::Major(16),
-        v17 => Server::Major(17),
-        v18 => Server::Major(18),
-        debian15 => Server::Debian(15);
-        {
-            async fn run(dataset: &str) {
-                super::super::same_as_pg_dump(SERVER, dataset).await;
-            }
-
-            dataset_tests!(run);
+    per_oracle_server! {
+        async fn run(dataset: &str) {
+            super::super::same_as_pg_dump(SERVER, dataset).await;
         }
+
+        dataset_tests!(run);
     }
 }
 

@@ -31,36 +31,19 @@ use crate::support::tools::{pgbm_restore, within_limit};
 use crate::support::Server;
 
 mod restore {
-    per_server! {
-        v13 => Server::Major(13),
-        v14 => Server::Major(14),
-        v15 => Server::Major(15),
-        v16 => Server::Major(16),
-        v17 => Server::Major(17),
-        v18 => Server::Major(18),
-        debian15 => Server::Debian(15);
-        {
-            #[tokio::test]
-            async fn as_itself() {
-                super::super::restore_as_itself(SERVER).await;
-            }
+    per_every_server! {
+        #[tokio::test]
+        async fn as_itself() {
+            super::super::restore_as_itself(SERVER).await;
         }
     }
 }
 
 mod oracle {
-    per_server! {
-        v14 => Server::Major(14),
-        v15 => Server::Major(15),
-        v16 => Server::Major(16),
-        v17 => Server::Major(17),
-        v18 => Server::Major(18),
-        debian15 => Server::Debian(15);
-        {
-            #[tokio::test]
-            async fn as_itself() {
-                super::super::same_as_pg_dump(SERVER).await;
-            }
+    per_oracle_server! {
+        #[tokio::test]
+        async fn as_itself() {
+            super::super::same_as_pg_dump(SERVER).await;
         }
     }
 }

@@ -56,16 +56,8 @@ macro_rules! oracle_modes {
     };
 }
 
-per_server! {
-    v14 => Server::Major(14),
-    v15 => Server::Major(15),
-    v16 => Server::Major(16),
-    v17 => Server::Major(17),
-    v18 => Server::Major(18),
-    debian15 => Server::Debian(15);
-    {
-        oracle_modes!();
-    }
+per_oracle_server! {
+    oracle_modes!();
 }
 
 /// Compares pgbm's dump of `fixture` on `server` made with the options `set` gives with

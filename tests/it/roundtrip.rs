@@ -18,21 +18,12 @@ use crate::support::fixtures::{fixture_files_of_major, ALL};
 use crate::support::tools::{pgbm_dump_text, pgbm_restore_into, psql_restore, within_limit};
 use crate::support::{assert_same_database, Server, Source};
 
-per_server! {
-    v13 => Server::Major(13),
-    v14 => Server::Major(14),
-    v15 => Server::Major(15),
-    v16 => Server::Major(16),
-    v17 => Server::Major(17),
-    v18 => Server::Major(18),
-    debian15 => Server::Debian(15);
-    {
-        async fn run(fixture: &str) {
-            super::round_trip(SERVER, fixture).await;
-        }
-
-        fixture_tests!(run);
+per_every_server! {
+    async fn run(fixture: &str) {
+        super::round_trip(SERVER, fixture).await;
     }
+
+    fixture_tests!(run);
 }
 
 /// [`round_trip_of`] fixture `name` on `server`.

@@ -34,6 +34,38 @@ macro_rules! per_server {
     };
 }
 
+/// [`per_server!`] over every server of the matrix: PostgreSQL 13 to 18 and Debian's 15.
+macro_rules! per_every_server {
+    ($($item:item)*) => {
+        per_server! {
+            v13 => Server::Major(13),
+            v14 => Server::Major(14),
+            v15 => Server::Major(15),
+            v16 => Server::Major(16),
+            v17 => Server::Major(17),
+            v18 => Server::Major(18),
+            debian15 => Server::Debian(15);
+            { $($item)* }
+        }
+    };
+}
+
+/// [`per_server!`] over the servers that have their own pg_dump to compare with:
+/// PostgreSQL 14 to 18 and Debian's 15 (13's installation has no client programs).
+macro_rules! per_oracle_server {
+    ($($item:item)*) => {
+        per_server! {
+            v14 => Server::Major(14),
+            v15 => Server::Major(15),
+            v16 => Server::Major(16),
+            v17 => Server::Major(17),
+            v18 => Server::Major(18),
+            debian15 => Server::Debian(15);
+            { $($item)* }
+        }
+    };
+}
+
 /// A PostgreSQL server for the fixture tests: each is one shared cluster per test run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Server {
