@@ -8,6 +8,7 @@
 //! server. The first error stops the restore; it carries the script line, the
 //! statement and the SQLSTATE.
 
+mod batch;
 mod executor;
 mod notice;
 mod segmented;

@@ -6,6 +6,7 @@
 //! restore runs exactly the selected entries, each preceded by the dump's own session
 //! settings (the SET block).
 
+use super::batch::{self, BatchEntry, Locks};
 use super::executor::Executor;
 use super::{create_database, drop_database, target_database, RestoreOptions, RestoreSummary};
 use crate::conn::ConnOptions;
@@ -333,8 +334,7 @@ async fn run_post_data(
         };
         if kind != batch_kind && !batch.is_empty() {
             flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
-            let width = batch_width(batch_kind, jobs);
-            run_batch(session, opts, text, &batch, preamble, width, &mut total).await?;
+            run_batch(session, opts, text, &batch, preamble, jobs, &mut total).await?;
             batch.clear();
         }
         batch_kind = kind;
@@ -348,22 +348,10 @@ async fn run_post_data(
         }
     }
     flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
-    let width = batch_width(batch_kind, jobs);
-    run_batch(session, opts, text, &batch, preamble, width, &mut total).await?;
+    run_batch(session, opts, text, &batch, preamble, jobs, &mut total).await?;
     serial.push_str(tail);
     flush_serial(session, opts, &mut serial, preamble, &spec.name, &mut total).await?;
     Ok(total)
-}
-
-/// How many entries of a batch run at once. Adding a foreign key locks both of its
-/// tables, so two keys between the same tables added at once can deadlock: they run
-/// one at a time (pg_restore instead schedules around such lock conflicts).
-fn batch_width(kind: &str, jobs: usize) -> usize {
-    if kind == "fk" {
-        1
-    } else {
-        jobs
-    }
 }
 
 async fn flush_serial(
@@ -381,6 +369,7 @@ async fn flush_serial(
     Ok(())
 }
 
+/// Runs a batch of index or foreign key entries in parallel ([`batch::run_batch`]).
 async fn run_batch(
     session: &ConnOptions,
     opts: &RestoreOptions,
@@ -390,15 +379,25 @@ async fn run_batch(
     jobs: usize,
     total: &mut RestoreSummary,
 ) -> Result<()> {
-    let done: Vec<RestoreSummary> = futures_util::stream::iter(batch)
+    let entries = batch
+        .iter()
         .map(|e| {
-            let script = format!("{preamble}{}", entry_text(text, e));
-            async move { run_text(session, opts, &script, &format!("{} {}", e.desc, e.tag)).await }
+            let text = entry_text(text, e);
+            BatchEntry {
+                text,
+                what: format!("{} {}", e.desc, e.tag),
+                locks: if e.desc == "FK CONSTRAINT" {
+                    Locks::of_foreign_key(text)
+                } else {
+                    Locks::None
+                },
+            }
         })
-        .buffer_unordered(jobs)
-        .try_collect()
-        .await?;
-    done.into_iter().for_each(|s| add(total, s));
+        .collect();
+    add(
+        total,
+        batch::run_batch(session, opts, preamble, entries, jobs).await?,
+    );
     Ok(())
 }
 
