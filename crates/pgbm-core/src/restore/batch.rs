@@ -179,12 +179,7 @@ async fn run_entry(
     preamble: &str,
     entry: &BatchEntry<'_>,
 ) -> Result<()> {
-    if executor.is_none() {
-        let mut ex = Executor::connect(session.clone(), opts.single_transaction).await?;
-        ex.run(&mut ScriptReader::new(preamble.as_bytes())).await?;
-        *executor = Some(ex);
-    }
-    let ex = executor.as_mut().expect("connected above");
+    let ex = Executor::reuse_or_connect(executor, session, opts, preamble).await?;
     ex.run(&mut ScriptReader::new(entry.text.as_bytes()))
         .await
         .map_err(|e| Error::new(e.kind(), format!("{}: {e}", entry.what)))

@@ -42,6 +42,22 @@ impl Executor {
         })
     }
 
+    /// A worker's session: the one in `slot`, else a new one that has run `preamble`
+    /// (the dump's session settings) and is kept in `slot` for the next task.
+    pub async fn reuse_or_connect<'s>(
+        slot: &'s mut Option<Executor>,
+        conn: &ConnOptions,
+        opts: &super::RestoreOptions,
+        preamble: &str,
+    ) -> Result<&'s mut Executor> {
+        if slot.is_none() {
+            let mut ex = Executor::connect(conn.clone(), opts.single_transaction).await?;
+            ex.run(&mut ScriptReader::new(preamble.as_bytes())).await?;
+            *slot = Some(ex);
+        }
+        Ok(slot.as_mut().expect("set above"))
+    }
+
     /// Runs every item of the script; stops at the first error.
     pub async fn run<R: AsyncBufRead + Unpin>(
         &mut self,

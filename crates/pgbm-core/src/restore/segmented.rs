@@ -13,7 +13,6 @@ use crate::conn::ConnOptions;
 use crate::dump::{SegmentKind, SegmentSpec, TocEntry};
 use crate::error::{Error, Result};
 use crate::script::ScriptReader;
-use futures_util::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncBufRead, AsyncReadExt};
 
 /// Where a segmented restore reads segments from (an archive).
@@ -84,15 +83,10 @@ pub async fn restore_segmented<S: SegmentSource>(
         .iter()
         .filter(|s| s.kind == SegmentKind::TableData && filter.table_data(s))
         .collect();
-    let loaded: Vec<RestoreSummary> = futures_util::stream::iter(data)
-        .map(|spec| {
-            let (session, preamble) = (&session, &preamble);
-            async move { load_table(session, opts, source, spec, preamble).await }
-        })
-        .buffer_unordered(jobs)
-        .try_collect()
-        .await?;
-    loaded.into_iter().for_each(|s| add(&mut total, s));
+    add(
+        &mut total,
+        load_tables(&session, opts, source, &data, &preamble, jobs).await?,
+    );
 
     for spec in segments.iter().filter(|s| s.kind == SegmentKind::PostData) {
         let text = read_text(source, spec).await?;
@@ -270,25 +264,59 @@ async fn run_text(
     }
 }
 
-/// Loads one table's data segment on its own connection.
+/// Loads the table data segments on up to `jobs` sessions, each kept open for the
+/// segments it takes (one connection per table would cost more than a small table's
+/// COPY). Stops at the first error.
+async fn load_tables<S: SegmentSource>(
+    session: &ConnOptions,
+    opts: &RestoreOptions,
+    source: &S,
+    data: &[&SegmentSpec],
+    preamble: &str,
+    jobs: usize,
+) -> Result<RestoreSummary> {
+    let next = std::sync::Mutex::new(data.iter());
+    let take = || {
+        next.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let workers = (0..jobs.min(data.len())).map(|_| async {
+        let mut executor: Option<Executor> = None;
+        while let Some(spec) = take() {
+            if let Err(e) = load_table(&mut executor, session, opts, source, spec, preamble).await {
+                if let Some(ex) = &executor {
+                    ex.abort().await;
+                }
+                return Err(Error::new(e.kind(), format!("{}: {e}", spec.name)));
+            }
+        }
+        match executor {
+            Some(ex) => ex.finish(0).await,
+            None => Ok(RestoreSummary::default()),
+        }
+    });
+    let mut total = RestoreSummary::default();
+    for s in futures_util::future::try_join_all(workers).await? {
+        add(&mut total, s);
+    }
+    Ok(total)
+}
+
+/// Loads one table's data segment on the worker's session (opened, with the dump's
+/// session settings, on first use).
 async fn load_table<S: SegmentSource>(
+    executor: &mut Option<Executor>,
     session: &ConnOptions,
     opts: &RestoreOptions,
     source: &S,
     spec: &SegmentSpec,
     preamble: &str,
-) -> Result<RestoreSummary> {
+) -> Result<()> {
+    let ex = Executor::reuse_or_connect(executor, session, opts, preamble).await?;
     let data = source.open(spec.index).await?;
-    let input = tokio::io::AsyncReadExt::chain(preamble.as_bytes(), data);
-    let mut reader = ScriptReader::new(tokio::io::BufReader::new(input));
-    let mut executor = Executor::connect(session.clone(), opts.single_transaction).await?;
-    match executor.run(&mut reader).await {
-        Ok(()) => executor.finish(reader.line()).await,
-        Err(e) => {
-            executor.abort().await;
-            Err(Error::new(e.kind(), format!("{}: {e}", spec.name)))
-        }
-    }
+    ex.run(&mut ScriptReader::new(tokio::io::BufReader::new(data)))
+        .await
 }
 
 /// Runs the post-data segment: runs of consecutive index and constraint entries go
