@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use futures_util::{pin_mut, StreamExt, TryStreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, CopyOutStream};
 
 /// Totals of what was written.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,11 +33,25 @@ async fn copy_table<W: AsyncWrite + Unpin>(
     copy_to: &str,
     out: &mut W,
 ) -> Result<(u64, u64)> {
-    let what = || format!("dumping data with {copy_to}");
-    let stream = client
+    let stream = start_copy(client, copy_to).await?;
+    write_copy(stream, copy_to, out).await
+}
+
+/// Sends `copy_to` (a `COPY ... TO STDOUT`) and waits until its data begins.
+async fn start_copy(client: &Client, copy_to: &str) -> Result<CopyOutStream> {
+    client
         .copy_out(copy_to)
         .await
-        .map_err(|e| Error::postgres(what(), e))?;
+        .map_err(|e| Error::postgres(format!("dumping data with {copy_to}"), e))
+}
+
+/// Writes the data of a started COPY into `out`; returns (bytes, rows).
+async fn write_copy<W: AsyncWrite + Unpin>(
+    stream: CopyOutStream,
+    copy_to: &str,
+    out: &mut W,
+) -> Result<(u64, u64)> {
+    let what = || format!("dumping data with {copy_to}");
     pin_mut!(stream);
     let (mut bytes, mut rows) = (0u64, 0u64);
     while let Some(chunk) = stream
@@ -53,14 +67,53 @@ async fn copy_table<W: AsyncWrite + Unpin>(
     Ok((bytes, rows))
 }
 
+/// How many tables' COPY statements are sent ahead of the one being written.
+///
+/// Each COPY costs round trips (tokio-postgres prepares it, then runs it); waiting
+/// for them table after table dominated dumps of many small tables. Requests sent
+/// ahead overlap those waits. Memory stays bounded: tokio-postgres stops reading the
+/// socket while a response nobody reads yet is pending, so later tables' data waits
+/// on the server (at most one socket read of it is held here).
+const COPY_PIPELINE: usize = 64;
+
 /// Writes the whole dump, in order, into one stream.
+///
+/// The COPY statements of a run of tables are pipelined (see [`COPY_PIPELINE`]). A
+/// large-object piece reads through the same connection, so the pipeline is drained
+/// before it: its queries would otherwise wait behind responses that nobody reads.
 pub(crate) async fn write_plain<W: AsyncWrite + Unpin>(
     rendered: &Rendered,
     client: &Client,
     out: &mut W,
 ) -> Result<Totals> {
     let mut t = Totals::default();
-    for piece in &rendered.pieces {
+    for run in rendered
+        .pieces
+        .split_inclusive(|p| matches!(p, Piece::LargeObjects(_)))
+    {
+        write_run(run, client, out, &mut t).await?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| Error::io("writing the dump", e))?;
+    Ok(t)
+}
+
+/// Writes `pieces`, none of which but the last may be a large-object piece.
+async fn write_run<W: AsyncWrite + Unpin>(
+    pieces: &[Piece],
+    client: &Client,
+    out: &mut W,
+    t: &mut Totals,
+) -> Result<()> {
+    let copies = pieces.iter().filter_map(|p| match p {
+        Piece::Copy(c) => Some(c.copy_to.as_str()),
+        Piece::Text(_) | Piece::LargeObjects(_) => None,
+    });
+    let mut started = futures_util::stream::iter(copies)
+        .map(|copy_to| start_copy(client, copy_to))
+        .buffered(COPY_PIPELINE);
+    for piece in pieces {
         match piece {
             Piece::Text(text) => {
                 write_all(out, text.as_bytes()).await?;
@@ -73,8 +126,11 @@ pub(crate) async fn write_plain<W: AsyncWrite + Unpin>(
                 t.total_bytes += bytes;
             }
             Piece::Copy(copy) => {
+                let stream = started.next().await.ok_or_else(|| {
+                    Error::internal(format!("no COPY was started for {}", copy.copy_to))
+                })??;
                 write_all(out, copy.header.as_bytes()).await?;
-                let (bytes, _) = copy_table(client, &copy.copy_to, out).await?;
+                let (bytes, _) = write_copy(stream, &copy.copy_to, out).await?;
                 write_all(out, COPY_END.as_bytes()).await?;
                 t.tables += 1;
                 t.data_bytes += bytes;
@@ -82,10 +138,7 @@ pub(crate) async fn write_plain<W: AsyncWrite + Unpin>(
             }
         }
     }
-    out.flush()
-        .await
-        .map_err(|e| Error::io("writing the dump", e))?;
-    Ok(t)
+    Ok(())
 }
 
 /// The segment layout of a rendered dump: one segment per piece.

@@ -157,15 +157,13 @@ fn find_loop(
 
 /// Repairs one loop the way pg_dump does for the object kinds pgbm models.
 fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
-    let kinds: Vec<ObjKind> = graph.objs.iter().map(|o| o.kind).collect();
-    let kind = |id: ObjId| kinds[id];
     if lp.len() == 2 {
         let (a, b) = (lp[0], lp[1]);
         for (owner, member) in [(a, b), (b, a)] {
             // A view and its ON SELECT rule: the rule stays inside CREATE VIEW.
             // A table and its inline CHECK constraint or default: likewise.
             let inline_member = matches!(
-                (kind(owner), kind(member)),
+                (kind_of(graph, owner), kind_of(graph, member)),
                 (ObjKind::Table, ObjKind::Rule)
                     | (ObjKind::Table, ObjKind::Constraint)
                     | (ObjKind::Table, ObjKind::AttrDef)
@@ -192,7 +190,9 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
     if lp.len() > 2 {
         for &v in lp.iter().filter(|&&v| graph.views.contains(&v)) {
             let rule = lp.iter().copied().find(|&r| {
-                kind(r) == ObjKind::Rule && !graph.objs[r].separate && belongs_to(graph, r, v)
+                kind_of(graph, r) == ObjKind::Rule
+                    && !graph.objs[r].separate
+                    && belongs_to(graph, r, v)
             });
             if let Some(r) = rule {
                 graph.remove_dep(v, r);
@@ -211,16 +211,16 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
     // loop; when that is the matview or function, it moves to post-data. Matviews
     // that read a postponed one come through here in turn (pg_dump's
     // repairMatViewBoundaryMultiLoop and repairFunctionBoundaryMultiLoop).
-    let matviews = graph.matviews.clone();
-    let postponable = |id: ObjId| kind(id) == ObjKind::Func || matviews.contains(&id);
-    if lp.len() > 2 && lp.iter().any(|&id| postponable(id)) {
+    let postponable =
+        |g: &Graph, id: ObjId| kind_of(g, id) == ObjKind::Func || g.matviews.contains(&id);
+    if lp.len() > 2 && lp.iter().any(|&id| postponable(graph, id)) {
         if let Some(j) = lp
             .iter()
-            .position(|&id| kind(id) == ObjKind::PreDataBoundary)
+            .position(|&id| kind_of(graph, id) == ObjKind::PreDataBoundary)
         {
             let next = lp[(j + 1) % lp.len()];
             graph.remove_dep(lp[j], next);
-            if postponable(next) {
+            if postponable(graph, next) {
                 graph.objs[next].separate = true;
             }
             return Ok(());
@@ -229,18 +229,18 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
     // A longer loop through a table and one of its inline defaults or CHECK
     // constraints: emit that piece separately, after the table.
     for &t in lp {
-        if kind(t) != ObjKind::Table {
+        if kind_of(graph, t) != ObjKind::Table {
             continue;
         }
         for &m in lp {
-            if matches!(kind(m), ObjKind::AttrDef | ObjKind::Constraint)
+            if matches!(kind_of(graph, m), ObjKind::AttrDef | ObjKind::Constraint)
                 && belongs_to(graph, m, t)
                 && !graph.objs[m].separate
             {
                 graph.objs[m].separate = true;
                 graph.remove_dep(t, m);
                 graph.add_dep(m, t);
-                if kind(m) == ObjKind::Constraint {
+                if kind_of(graph, m) == ObjKind::Constraint {
                     if let Some(post) = find_kind(graph, ObjKind::PostDataBoundary) {
                         graph.add_dep(m, post);
                     }
@@ -254,12 +254,15 @@ fn repair_loop(graph: &mut Graph, lp: &[ObjId]) -> Result<()> {
     if super::kinds::repair_loop(graph, lp) {
         return Ok(());
     }
-    if lp.len() == 1 && kind(lp[0]) == ObjKind::Table {
+    if lp.len() == 1 && kind_of(graph, lp[0]) == ObjKind::Table {
         // A table depending on itself (column-level dependencies): ignore.
         graph.remove_dep(lp[0], lp[0]);
         return Ok(());
     }
-    if lp.iter().all(|&id| kind(id) == ObjKind::TableData) {
+    if lp
+        .iter()
+        .all(|&id| kind_of(graph, id) == ObjKind::TableData)
+    {
         let names: Vec<&str> = lp.iter().map(|&id| graph.objs[id].name.as_str()).collect();
         tracing::warn!(
             tables = ?names,
@@ -291,6 +294,13 @@ fn belongs_to(graph: &Graph, member: ObjId, table: ObjId) -> bool {
         Payload::ViewRule(v) => v == t,
         _ => false,
     }
+}
+
+/// The kind of object `id`. Read from the graph each time: repair_loop runs once per
+/// loop, and a database of many small loops (each table with an inline CHECK
+/// constraint) must not cost a pass over every object per loop.
+fn kind_of(graph: &Graph, id: ObjId) -> ObjKind {
+    graph.objs[id].kind
 }
 
 fn find_kind(graph: &Graph, kind: ObjKind) -> Option<ObjId> {
