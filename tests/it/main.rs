@@ -18,6 +18,7 @@
 //!   pg_dump on every server.
 //! - [`upgrades`]: a dump of each major restores into every newer major.
 //! - [`nonsuper`]: a role that is not a superuser dumps and restores its own database.
+//! - [`seclabels`]: security labels, written into the catalogs (no provider is installed).
 //! - [`globals`]: `--globals-only` against `pg_dumpall`, on a private cluster.
 
 #[macro_use]
@@ -33,6 +34,7 @@ mod oracle;
 mod restore_errors;
 mod restore_pgdump;
 mod roundtrip;
+mod seclabels;
 mod segmented;
 mod subscriptions;
 mod upgrades;

@@ -594,6 +594,17 @@ fn emit_function(e: &mut Emitter<'_>, f: &Function, mode: Mode) -> Result<()> {
         {
             e.comment(keyword, &sig, Some(&f.schema), &f.owner, &text);
         }
+        let (schema, owner) = (Some(f.schema.as_str()), f.owner.as_str());
+        super::seclabels::label(
+            e,
+            keyword,
+            &sig,
+            schema,
+            owner,
+            catalog_oid::PG_PROC,
+            f.oid,
+            0,
+        );
     }
     emit_acl(
         e,
@@ -818,6 +829,17 @@ fn emit_aggregate(e: &mut Emitter<'_>, f: &Function, agg: &Aggregate, mode: Mode
         {
             e.comment("AGGREGATE", &sig, Some(&f.schema), &f.owner, &text);
         }
+        let (schema, owner) = (Some(f.schema.as_str()), f.owner.as_str());
+        super::seclabels::label(
+            e,
+            "AGGREGATE",
+            &sig,
+            schema,
+            owner,
+            catalog_oid::PG_PROC,
+            f.oid,
+            0,
+        );
     }
     // There is no GRANT ... ON AGGREGATE: the ACL names it as a function.
     let acl_sig = format!("{qname}({})", type_list(f));
@@ -944,6 +966,17 @@ fn emit_language(e: &mut Emitter<'_>, i: usize) -> Result<()> {
         {
             e.comment("LANGUAGE", &q, None, &lang.owner, &text);
         }
+        let oid = lang.oid;
+        super::seclabels::label(
+            e,
+            "LANGUAGE",
+            &q,
+            None,
+            &lang.owner,
+            catalog_oid::PG_LANGUAGE,
+            oid,
+            0,
+        );
     }
     if lang.trusted {
         emit_acl(

@@ -1,9 +1,9 @@
 //! Security labels (`SECURITY LABEL FOR provider ON ... IS '...'`).
 //!
 //! A label needs a label provider (a loadable module such as sepgsql) both to be set
-//! and to be restored, and none is available to the test suite, so this follows
-//! pg_dump's `dumpSecLabel`, `dumpTableSecLabel` and `emitShSecLabels` without an
-//! oracle test. Labels follow their object in the same pass (large objects' labels
+//! and to be restored, and none is available to the test suite; this follows pg_dump's
+//! `dumpSecLabel`, `dumpTableSecLabel` and `emitShSecLabels`, and
+//! `tests/it/seclabels.rs` compares with pg_dump on labels written into the catalogs. Labels follow their object in the same pass (large objects' labels
 //! are data, like everything about large objects); a table's labels, its columns'
 //! included, form one entry.
 //!
@@ -38,10 +38,13 @@ pub(crate) struct SecLabels {
 
 /// Catalogs whose objects' labels the kinds in this branch write; see
 /// [`super::super::select::check_supported`].
-pub(crate) fn supported_classes() -> [u32; 6] {
+pub(crate) fn supported_classes() -> [u32; 9] {
     [
         catalog_oid::PG_CLASS,
         catalog_oid::PG_NAMESPACE,
+        catalog_oid::PG_TYPE,
+        catalog_oid::PG_PROC,
+        catalog_oid::PG_LANGUAGE,
         2613, // pg_largeobject
         6104, // pg_publication
         6100, // pg_subscription
@@ -57,7 +60,12 @@ pub(crate) fn unsupported_classes() -> String {
 
 /// Reads every label of the database's objects, and the database's own.
 pub(crate) async fn read(client: &Client, _version: i32, catalog: &mut Catalog) -> Result<()> {
-    let sql = "SELECT classoid, objoid, objsubid, provider, label FROM pg_catalog.pg_seclabels \
+    // pg_dump sorts by object only, so several providers' labels on one object come
+    // in the server's (unspecified) tie order; pgbm orders them by provider, so its
+    // output is deterministic. With one provider per object (sepgsql is the only
+    // provider in use) both agree.
+    let sql = "SELECT label, provider, classoid, objoid, objsubid \
+               FROM pg_catalog.pg_seclabel \
                ORDER BY classoid, objoid, objsubid, provider";
     for row in query(client, "security labels", sql, &[]).await? {
         catalog

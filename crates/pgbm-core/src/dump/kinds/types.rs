@@ -352,6 +352,17 @@ fn type_entries(
     {
         e.comment(desc, &q, Some(&head.schema), &head.owner, &text);
     }
+    let (schema, owner) = (Some(head.schema.as_str()), head.owner.as_str());
+    super::seclabels::label(
+        e,
+        desc,
+        &q,
+        schema,
+        owner,
+        catalog_oid::PG_TYPE,
+        head.oid,
+        0,
+    );
     if let Some(acl) = &head.acl {
         // Domains too are granted ON TYPE.
         let target = AclTarget {
