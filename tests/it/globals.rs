@@ -48,6 +48,12 @@ fn setup_sql(major: u32, tablespace_dir: &str) -> Vec<String> {
             "ALTER TABLESPACE \"pgbm TS\" SET (seq_page_cost = 2, random_page_cost = 3)",
             "GRANT CREATE ON TABLESPACE \"pgbm TS\" TO pgbm_g_group",
             "COMMENT ON TABLESPACE \"pgbm TS\" IS 'fast disk'",
+            // Security labels, written into the catalog: no label provider is
+            // installed to set them with SECURITY LABEL.
+            "INSERT INTO pg_catalog.pg_shseclabel (objoid, classoid, provider, label) VALUES \
+             ('pgbm_g_group'::regrole, 'pg_authid'::regclass, 'dummy', 'it''s a group'), \
+             ((SELECT oid FROM pg_tablespace WHERE spcname = 'pgbm TS'), \
+              'pg_tablespace'::regclass, 'dummy', 'fast')",
         ]
         .map(String::from),
     );
@@ -131,6 +137,11 @@ async fn globals_match_pg_dumpall_in_every_mode() {
         let actual = pgbm_dump_text(&db, &opts, &what).await;
         let expected = pg_dumpall(&cluster, &db, args);
         assert_same_dump(&what, "pg_dumpall", &expected, "pgbm", &actual);
+        if args.is_empty() {
+            for label in ["ON ROLE pgbm_g_group IS", "ON TABLESPACE \"pgbm TS\" IS"] {
+                assert!(actual.contains(label), "{what}: no label {label}\n{actual}");
+            }
+        }
     }
 }
 
